@@ -1,0 +1,80 @@
+"""The one shape every evaluator has: ``update`` per image, ``merge`` shards, ``compute``.
+
+State is small (counts and per-image match records, never whole-dataset masks)
+and picklable, so the same evaluator runs in one loop, across processes, or on
+a Dask cluster, and ``a.merge(b)`` (or ``a + b``) gives the same numbers as one
+evaluator that saw both shards.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["Evaluator", "EvalResult"]
+
+
+def _clean(v):
+    """JSON value: NaN/None -> None, numpy scalars -> float."""
+    if v is None:
+        return None
+    f = float(v)
+    return None if math.isnan(f) else f
+
+
+@dataclass
+class EvalResult:
+    """What ``compute()`` returns.
+
+    Attributes
+    ----------
+    task : str
+        ``"semantic"``, ``"instance"`` or ``"panoptic"``.
+    summary : dict
+        Headline numbers as fractions in [0, 1] (−1 where pycocotools gives −1).
+    per_class : dict
+        ``{str(class_id): {metric: value or None}}``.
+    extra : dict
+        Anything else (per-image scores, curves, confusion matrix...), not in the JSON contract.
+    """
+
+    task: str
+    summary: dict[str, float]
+    per_class: dict[str, dict[str, float | None]] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        """The documented ``--json`` contract: summary keys plus ``per_class`` with string keys."""
+        out = {k: _clean(v) for k, v in self.summary.items()}
+        out["per_class"] = {str(k): {m: _clean(v) for m, v in d.items()} for k, d in self.per_class.items()}
+        return out
+
+    def __getitem__(self, key: str) -> float:
+        return self.summary[key]
+
+
+class Evaluator:
+    """Base class: subclasses implement ``update``, ``_merge_state`` and ``compute``."""
+
+    task: str = ""
+
+    def update(self, gt, pred, **kw) -> None:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def _merge_state(self, other: "Evaluator") -> None:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def compute(self) -> EvalResult:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def merge(self, other: "Evaluator") -> "Evaluator":
+        """Fold ``other``'s state into this one (in place) and return self."""
+        if type(other) is not type(self):
+            raise TypeError(f"cannot merge {type(other).__name__} into {type(self).__name__}")
+        self._merge_state(other)
+        return self
+
+    def __add__(self, other: "Evaluator") -> "Evaluator":
+        return copy.deepcopy(self).merge(other)
