@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 from pycocotools import mask as _coco
 
-from .errors import FormatError, SizeMismatchError
+from .errors import FormatError, PanoptixError, SizeMismatchError
 
 __all__ = [
     "encode",
@@ -99,7 +99,7 @@ def to_rle(segmentation, height: int, width: int) -> dict:
         if (h, w) != (int(height), int(width)):
             raise SizeMismatchError(f"RLE size {h}x{w} differs from image size {height}x{width}")
         return json_rle(segmentation)
-    except FormatError:
+    except PanoptixError:
         raise
     except Exception as exc:  # pycocotools raises bare Exception/TypeError/ValueError
         raise FormatError(f"bad segmentation: {exc}") from None

@@ -1,0 +1,25 @@
+"""Shared fixtures: where the real COCO data lives, the bundled sample."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+SAMPLE = REPO / "src" / "panoptix" / "data" / "sample"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The real COCO subsets beside the repository (skips cleanly when absent)."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip("../shared/data is not present")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def sample_dir() -> Path:
+    """The sample bundled in the package (two COCO panoptic images)."""
+    return SAMPLE
