@@ -49,6 +49,10 @@ class PanoptixError(ValueError):
             where.append(f"segment {self.segment_id}")
         return (": ".join([", ".join(where), self.message]) if where else self.message)
 
+    def __reduce__(self):
+        # Keep the location fields when pickled (worker processes, Dask tasks).
+        return (_rebuild, (type(self), self.message, self.file, self.image_id, self.segment_id))
+
     def at(self, *, file=None, image_id=None, segment_id=None) -> "PanoptixError":
         """Return a copy of this error with missing location fields filled in."""
         return type(self)(
@@ -57,6 +61,10 @@ class PanoptixError(ValueError):
             image_id=self.image_id if self.image_id is not None else image_id,
             segment_id=self.segment_id if self.segment_id is not None else segment_id,
         )
+
+
+def _rebuild(cls, message, file, image_id, segment_id):
+    return cls(message, file=file, image_id=image_id, segment_id=segment_id)
 
 
 class FormatError(PanoptixError):

@@ -67,6 +67,9 @@ class Dataset:
         Where it was read from (named in errors).
     format : str
         The format name it was read from.
+    meta : dict, optional
+        Dataset-level records a format carries besides images and labels (COCO ``info``,
+        ``licenses``), kept so that writing back gives them again.
 
     Examples
     --------
@@ -80,13 +83,14 @@ class Dataset:
     """
 
     def __init__(self, taxonomy: Taxonomy, images: list[ImageInfo], loader: Callable[[ImageInfo], Sample],
-                 *, image_root=None, source: str = "", format: str = ""):
+                 *, image_root=None, source: str = "", format: str = "", meta: dict | None = None):
         self.taxonomy = taxonomy
         self.images = list(images)
         self._loader = loader
         self.image_root = None if image_root is None else Path(image_root)
         self.source = str(source)
         self.format = format
+        self.meta = dict(meta or {})
 
     @classmethod
     def from_samples(cls, taxonomy: Taxonomy, samples: Iterable[Sample], **kw) -> "Dataset":
@@ -127,7 +131,7 @@ class Dataset:
     def map(self, fn: Callable[[Sample], Sample], *, format: str | None = None) -> "Dataset":
         """A dataset whose samples are ``fn(sample)``, still lazy (used by conversions)."""
         return Dataset(self.taxonomy, self.images, lambda info: fn(self.load(info)), image_root=self.image_root,
-                       source=self.source, format=format or self.format)
+                       source=self.source, format=format or self.format, meta=self.meta)
 
     def __repr__(self) -> str:
         return f"Dataset({len(self)} images, {len(self.taxonomy)} categories, format={self.format!r})"

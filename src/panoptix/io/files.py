@@ -20,7 +20,8 @@ from PIL import Image
 
 from ..core.errors import FormatError, OutputError
 
-__all__ = ["atomic_write", "read_json", "write_json", "read_png", "write_png", "read_image", "IMAGE_SUFFIXES"]
+__all__ = ["atomic_write", "read_json", "write_json", "read_png", "write_png", "read_image", "image_size",
+           "IMAGE_SUFFIXES"]
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 # Refuse decompression bombs: no labeled image needs more than ~16k x 16k pixels.
@@ -123,3 +124,15 @@ def read_image(path) -> np.ndarray:
         arr = (arr / max(arr.max(), 1) * 255).astype(np.uint8)
         return np.stack([arr] * 3, axis=-1)
     return np.array(img.convert("RGB"))
+
+
+def image_size(path) -> tuple[int, int]:
+    """``(height, width)`` of an image from its header only (the pixels are not decoded)."""
+    try:
+        with Image.open(path) as img:
+            width, height = img.size
+    except FileNotFoundError:
+        raise FormatError("file not found", file=path) from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise FormatError(f"not a readable image ({exc})", file=path) from None
+    return int(height), int(width)
