@@ -95,3 +95,12 @@ def test_missing_field_and_missing_file_exit_2(run_cli, sample_copy):
 def test_help_has_an_example(run_cli, cmd):
     res = run_cli(cmd, "--help")
     assert res.returncode == 0 and "Example" in res.stdout
+
+
+def test_commands_take_fsspec_urls(run_cli, sample_dir, tmp_path):
+    res = run_cli("info", f"file://{sample_dir / 'panoptic.json'}")
+    assert res.returncode == 0, res.stderr
+    out = tmp_path / "sem"
+    res = run_cli("convert", f"file://{sample_dir / 'panoptic.json'}", f"file://{out}", "--to", "semantic-png")
+    assert res.returncode == 0, res.stderr
+    assert len(list(out.glob("*.png"))) == 2

@@ -175,3 +175,31 @@ def test_two_images_writing_one_png_is_refused(tmp_path):
         coco_panoptic.write(ds, tmp_path / "p.json")
     with pytest.raises(OutputError, match="outside the output folder"):
         coco_panoptic.write(dataset(panoptic_sample(1, "../x.jpg")), tmp_path / "q.json")
+
+
+def test_prediction_file_without_images_takes_sizes_from_the_pngs(tmp_path, sample_dir):
+    import json
+    import shutil
+
+    from panoptix.io import read_dataset
+
+    shutil.copytree(sample_dir / "panoptic", tmp_path / "pred")
+    data = json.loads((sample_dir / "panoptic.json").read_text())
+    (tmp_path / "pred.json").write_text(json.dumps({"annotations": data["annotations"],
+                                                    "categories": data["categories"]}))
+    ds = read_dataset(tmp_path / "pred.json", "coco-panoptic")
+    sizes = {i["id"]: (i["height"], i["width"]) for i in data["images"]}
+    assert {i.id: (i.height, i.width) for i in ds.images} == sizes
+    assert all(s.panoptic is not None and s.panoptic.problems(ds.taxonomy) == [] for s in ds)
+
+
+def test_written_files_have_the_usual_permissions(tmp_path):
+    import os
+    import stat
+
+    from panoptix.io.files import write_json
+
+    write_json(tmp_path / "x.json", {})
+    mode = stat.S_IMODE(os.stat(tmp_path / "x.json").st_mode)
+    umask = os.umask(0o022); os.umask(umask)
+    assert mode == 0o666 & ~umask

@@ -12,3 +12,10 @@ def test_readme_examples_run():
     result = doctest.testfile(str(DOC), module_relative=False, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 10
     assert result.failed == 0
+
+
+def test_remote_data_examples_run():
+    doc = DOC.with_name("remote-data.md")
+    result = doctest.testfile(str(doc), module_relative=False, optionflags=doctest.ELLIPSIS)
+    assert result.attempted >= 8
+    assert result.failed == 0

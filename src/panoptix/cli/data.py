@@ -14,18 +14,18 @@ from ..core.errors import PanoptixError
 from .common import EXIT_BAD_INPUT, console, err_console, handle_errors, track
 
 
-def _open(path: Path, fmt: Optional[str], png_dir: Optional[Path], images: Optional[Path]):
+def _open(path: str, fmt: Optional[str], png_dir: Optional[str], images: Optional[str]):
     from ..io import read_dataset
 
     return read_dataset(path, fmt, png_dir=png_dir, images=images)
 
 
 def convert(
-    paths: List[Path] = typer.Argument(..., help="SRC [SRC2] DST: one or two sources, then the destination."),
+    paths: List[str] = typer.Argument(..., help="SRC [SRC2] DST: one or two sources, then the destination (paths or fsspec URLs)."),
     to: str = typer.Option(..., "--to", help="coco-instances | coco-panoptic | semantic-png | cityscapes | labelme | yolo-seg"),
     src_format: Optional[str] = typer.Option(None, "--from", help="Source format (detected when omitted)."),
-    png_dir: Optional[Path] = typer.Option(None, help="COCO panoptic PNG folder of the source (default: JSON path without .json)."),
-    images: Optional[Path] = typer.Option(None, help="Folder of the image files, when not next to the labels."),
+    png_dir: Optional[str] = typer.Option(None, help="COCO panoptic PNG folder of the source (default: JSON path without .json)."),
+    images: Optional[str] = typer.Option(None, help="Folder of the image files, when not next to the labels."),
     score_threshold: float = typer.Option(0.5, help="Fusion: instances scoring below are skipped."),
     overlap_threshold: float = typer.Option(0.5, help="Fusion: instances whose pixels are already taken above this fraction are dropped."),
     stuff_area_limit: int = typer.Option(4096, help="Fusion: stuff regions smaller than this (pixels) are dropped."),
@@ -93,11 +93,11 @@ def _problems(ds, sample) -> list[PanoptixError]:
 
 
 def info(
-    dataset: Path = typer.Argument(..., help="A COCO JSON file or a dataset folder."),
+    dataset: str = typer.Argument(..., help="A COCO JSON file or a dataset folder (path or fsspec URL)."),
     fmt: Optional[str] = typer.Option(None, "--format", help="Format (detected when omitted)."),
-    png_dir: Optional[Path] = typer.Option(None, help="COCO panoptic PNG folder."),
-    images: Optional[Path] = typer.Option(None, help="Folder of the image files."),
-    html: Optional[Path] = typer.Option(None, help="Also write an HTML overview (histograms, contact sheet)."),
+    png_dir: Optional[str] = typer.Option(None, help="COCO panoptic PNG folder."),
+    images: Optional[str] = typer.Option(None, help="Folder of the image files."),
+    html: Optional[str] = typer.Option(None, help="Also write an HTML overview (histograms, contact sheet)."),
 ):
     """Images, sizes, classes with counts and areas per kind, thing/stuff, problems found.
 
@@ -164,9 +164,9 @@ def info(
 
 
 def validate(
-    dataset: Path = typer.Argument(..., help="A COCO JSON file or a dataset folder."),
+    dataset: str = typer.Argument(..., help="A COCO JSON file or a dataset folder (path or fsspec URL)."),
     fmt: Optional[str] = typer.Option(None, "--format", help="Format (detected when omitted)."),
-    png_dir: Optional[Path] = typer.Option(None, help="COCO panoptic PNG folder."),
+    png_dir: Optional[str] = typer.Option(None, help="COCO panoptic PNG folder."),
 ):
     """Check every invariant; one line per problem; exit code 2 when there is any.
 

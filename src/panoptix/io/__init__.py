@@ -17,7 +17,8 @@ format              module                                 samples
 Readers parse the index (a JSON, a folder listing, image headers) once and decode label
 files only when a sample is reached; writers take the samples one at a time and write every
 file atomically, the index last. A writer given samples of another kind converts them with
-:func:`panoptix.convert.to_kind`.
+:func:`panoptix.convert.to_kind`. Every path may also be an fsspec URL (``s3://``, ``gs://``,
+``memory://``, ``file://``): see :mod:`panoptix.io.files`.
 
 Examples
 --------
@@ -40,14 +41,13 @@ import dataclasses
 import functools
 import importlib
 import inspect
-from pathlib import Path
-
 from ..core.errors import PanoptixError
 from ._common import label_of
 from .coco_instances import read_results, write_results
 from .dataset import Dataset, ImageInfo, Sample
 from .detect import detect as _detect
 from .detect import detect_format
+from .files import as_path
 
 __all__ = ["FORMATS", "detect_format", "read_dataset", "write_dataset", "read_results", "write_results",
            "Dataset", "ImageInfo", "Sample"]
@@ -99,7 +99,7 @@ def read_dataset(path, format: str | None = None, *, png_dir=None, images=None, 
             opts[name] = value
     if data is not None and format.startswith("coco-"):
         opts["_data"] = data
-    return _call(module.read, format, Path(path), **opts)
+    return _call(module.read, format, as_path(path), **opts)
 
 
 def write_dataset(dataset: Dataset, dst, format: str, *, progress=None, fuse_opts: dict | None = None,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 from typing import Callable, Iterable, Iterator
 
 import numpy as np
@@ -14,7 +14,7 @@ from ..core.errors import FormatError, OutputError, PanoptixError, ValidationErr
 from ..core.labels import Instances, PanopticMap, SemanticMap
 from ..core.taxonomy import Category, Taxonomy, stable_color
 from .dataset import Dataset, ImageInfo, Sample
-from .files import IMAGE_SUFFIXES, read_json, write_json
+from .files import IMAGE_SUFFIXES, RemotePath, as_path, read_json, walk_files, write_json
 
 Progress = Callable[[Iterable, str, "int | None"], Iterable]
 
@@ -30,7 +30,7 @@ def resolve_taxonomy(taxonomy) -> Taxonomy | None:
 
     if isinstance(taxonomy, str) and taxonomy in PRESETS:
         return preset(taxonomy)
-    if isinstance(taxonomy, (str, os.PathLike)):
+    if isinstance(taxonomy, (str, os.PathLike, RemotePath)):
         return read_categories(taxonomy)
     raise TypeError(f"taxonomy must be a Taxonomy, a preset name or a JSON path, not {type(taxonomy).__name__}")
 
@@ -124,9 +124,18 @@ def samples(dataset: Dataset, progress: Progress | None, description: str) -> It
 
 
 # --------------------------------------------------------------------------- output paths
-def output_dir(path) -> Path:
-    """Create an output folder (and parents); OutputError naming it when that fails."""
-    path = Path(path)
+def output_dir(path):
+    """Create an output folder (and parents); OutputError naming it when that fails.
+
+    On object stores (URLs) folders do not exist apart from their files: this only checks
+    that the store answers (and makes the bucket when it is missing and may be made)."""
+    path = as_path(path)
+    if isinstance(path, RemotePath):
+        try:
+            path.mkdir(parents=True, exist_ok=True)  # OutputError naming the URL when refused
+        except FileNotFoundError:
+            raise OutputError("cannot write: no such bucket", file=path) from None
+        return path
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -226,7 +235,7 @@ def coco_meta(data: dict) -> dict:
     return {k: v for k, v in data.items() if k not in ("images", "annotations", "categories")}
 
 
-def guess_image_root(json_path: Path) -> Path | None:
+def guess_image_root(json_path):
     """Where a COCO JSON's images usually are: ``val2017/`` beside it or one level up
     (``annotations/instances_val2017.json``), or ``images/<split>/``."""
     parent = json_path.parent
@@ -239,18 +248,13 @@ def guess_image_root(json_path: Path) -> Path | None:
 
 
 # --------------------------------------------------------------------------- folder scans
-def list_files(root: Path, suffixes: tuple[str, ...], *, endswith: str = "") -> list[Path]:
-    """Files under ``root`` (recursive, sorted, hidden files skipped) with one of ``suffixes``."""
-    out = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        for f in sorted(filenames):
-            if not f.startswith(".") and f.lower().endswith(suffixes) and f.endswith(endswith):
-                out.append(Path(dirpath) / f)
-    return out
+def list_files(root, suffixes: tuple[str, ...], *, endswith: str = "") -> list:
+    """Files under ``root`` (recursive, sorted, hidden files skipped) with one of ``suffixes``
+    (a local folder or a URL: :func:`panoptix.io.files.walk_files`)."""
+    return [p for p in walk_files(root) if p.name.lower().endswith(suffixes) and p.name.endswith(endswith)]
 
 
-def image_index(root: Path | None) -> dict[str, str]:
+def image_index(root) -> dict[str, str]:
     """``{relative stem: relative file name}`` of the images under ``root``."""
     if root is None or not root.is_dir():
         return {}
@@ -261,7 +265,7 @@ def image_index(root: Path | None) -> dict[str, str]:
     return out
 
 
-def relative_stem(path: Path, root: Path, strip: str = "") -> str:
+def relative_stem(path, root, strip: str = "") -> str:
     """``root/a/b_x.png`` -> ``a/b`` (with ``strip="_x"``)."""
     stem = path.relative_to(root).with_suffix("").as_posix()
     return stem[: -len(strip)] if strip and stem.endswith(strip) else stem

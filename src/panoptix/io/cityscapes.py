@@ -40,7 +40,7 @@ from ..core.labels import PanopticMap, Segment, SemanticMap
 from ..core.taxonomy import IGNORE_INDEX, VOID, Taxonomy
 from . import _common as C
 from .dataset import Dataset, ImageInfo, Sample
-from .files import image_size, read_json, read_png, write_png
+from .files import as_path, image_sizes, read_json, read_png, write_png
 from .taxonomies import CITYSCAPES_LABELS, preset
 
 __all__ = ["read", "write", "taxonomy", "instance_ids_to_panoptic", "draw_polygons"]
@@ -77,7 +77,7 @@ def read(path, *, images=None, split: str | None = None, evaluated_only: bool = 
     evaluated_only : bool
         Labels ignored in evaluation become VOID (the official panoptic ground truth).
     """
-    root = Path(path)
+    root = as_path(path)
     if not root.is_dir():
         raise FormatError("expected the Cityscapes folder (with gtFine/)", file=root)
     gt = root / "gtFine" if (root / "gtFine").is_dir() else root
@@ -86,7 +86,7 @@ def read(path, *, images=None, split: str | None = None, evaluated_only: bool = 
         if not gt.is_dir():
             raise FormatError(f"no split {split!r}", file=gt)
     gt_root = next((p for p in [gt, *gt.parents] if p.name == "gtFine"), gt)
-    image_root = Path(images) if images is not None else gt_root.parent / "leftImg8bit"
+    image_root = as_path(images) if images is not None else gt_root.parent / "leftImg8bit"
 
     found: dict[str, dict[str, Path]] = {}
     for p in C.list_files(gt, (".png", ".json")):
@@ -104,8 +104,10 @@ def read(path, *, images=None, split: str | None = None, evaluated_only: bool = 
         void = frozenset(lab.id for lab in CITYSCAPES_LABELS if lab.ignore_in_eval) if evaluated_only else frozenset()
 
     infos, sources = [], {}
-    for rel, files in sorted(found.items()):
-        suffix = next(s for s in SOURCES if s in files)
+    chosen = [(rel, next(s for s in SOURCES if s in files), files) for rel, files in sorted(found.items())]
+    pngs = [files[suffix] for _, suffix, files in chosen if suffix.endswith(".png")]
+    png_size = dict(zip(pngs, image_sizes(pngs)))  # headers fetched together on remote stores
+    for rel, suffix, files in chosen:
         src = files[suffix]
         if suffix.endswith(".json"):
             data = read_json(src)
@@ -114,7 +116,7 @@ def read(path, *, images=None, split: str | None = None, evaluated_only: bool = 
             except (KeyError, TypeError, ValueError):
                 raise FormatError("polygons JSON needs integer imgHeight and imgWidth", file=src) from None
         else:
-            h, w = image_size(src)
+            h, w = png_size[src]
         name = rel.rsplit("/", 1)[-1]
         infos.append(ImageInfo(name, rel + "_leftImg8bit.png", h, w))
         sources[name] = (suffix, src)
@@ -211,7 +213,7 @@ def draw_polygons(data: dict, *, file=None) -> np.ndarray:
 # --------------------------------------------------------------------------- writing
 def write(dataset: Dataset, dst, *, split: str = "train", city: str = "default", progress=None) -> None:
     """Write ``gtFine/<split>/<city>/<name>_gtFine_{instanceIds,labelIds,labelTrainIds}.png``."""
-    root = C.output_dir(Path(dst) / "gtFine")
+    root = C.output_dir(as_path(dst) / "gtFine")
     tax = dataset.taxonomy
     for c in tax:
         if c.isthing and c.id * 1000 + 999 > 65535:
@@ -234,7 +236,7 @@ def write(dataset: Dataset, dst, *, split: str = "train", city: str = "default",
             write_png(root / f"{base}_gtFine_labelIds.png", label_ids.astype(np.uint8))
             write_png(root / f"{base}_gtFine_labelTrainIds.png", train_lut[label_ids].astype(np.uint8))
     if tax != preset("cityscapes"):
-        C.write_categories(Path(dst) / C.CATEGORIES_FILE, tax)
+        C.write_categories(as_path(dst) / C.CATEGORIES_FILE, tax)
 
 
 def _encode(pan: PanopticMap, tax: Taxonomy) -> tuple[np.ndarray, np.ndarray]:

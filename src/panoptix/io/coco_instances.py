@@ -28,7 +28,6 @@ Examples
 
 from __future__ import annotations
 
-from pathlib import Path
 
 from ..core import masks as M
 from ..core.errors import FormatError, ValidationError
@@ -36,7 +35,7 @@ from ..core.labels import Instances
 from ..core.taxonomy import Taxonomy
 from . import _common as C
 from .dataset import Dataset, ImageInfo, Sample
-from .files import read_json, write_json
+from .files import as_path, read_json, write_json
 
 __all__ = ["read", "write", "read_results", "write_results"]
 
@@ -57,7 +56,7 @@ def read(path, *, images=None, taxonomy=None, _data=None) -> Dataset:
     taxonomy : Taxonomy, preset name or JSON path, optional
         Overrides the file's ``categories``.
     """
-    path = _json_path(Path(path))
+    path = _json_path(as_path(path))
     data = read_json(path) if _data is None else _data
     if not isinstance(data, dict):
         raise FormatError("expected a COCO JSON object; a results list is read with read_results()", file=path)
@@ -84,7 +83,7 @@ def read_results(results_json, gt) -> Dataset:
     if isinstance(results_json, list):
         dets, file = results_json, None
     else:
-        file = Path(results_json)
+        file = as_path(results_json)
         dets = read_json(file)
     if not isinstance(dets, list):
         raise FormatError("a COCO results file must be a list of detections", file=file)
@@ -126,11 +125,11 @@ def _dataset(tax: Taxonomy, infos: list[ImageInfo], by_image: dict, *, path, ima
         inst = Instances.from_coco(anns, info.height, info.width, results=results, file=path, image_id=info.id)
         return Sample(info, instances=inst)
 
-    root = Path(images) if images is not None else (C.guess_image_root(path) if path is not None else None)
+    root = as_path(images) if images is not None else (C.guess_image_root(path) if path is not None else None)
     return Dataset(tax, infos, load, image_root=root, source=str(path or ""), format=FORMAT, meta=meta)
 
 
-def _json_path(path: Path) -> Path:
+def _json_path(path):
     if path.is_dir():
         found = [p for p in sorted(path.glob("*.json")) + sorted(path.glob("annotations/*.json"))
                  if p.name != C.CATEGORIES_FILE]
@@ -141,8 +140,8 @@ def _json_path(path: Path) -> Path:
     return path
 
 
-def _dst_json(dst, default_name: str) -> Path:
-    dst = Path(dst)
+def _dst_json(dst, default_name: str):
+    dst = as_path(dst)
     if dst.is_dir() or not dst.suffix:
         return C.output_dir(dst) / default_name
     C.output_dir(dst.parent)

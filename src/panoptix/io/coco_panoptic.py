@@ -17,7 +17,6 @@ JSON that points to missing PNGs.
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 
@@ -27,7 +26,7 @@ from ..core.taxonomy import VOID, Taxonomy
 from . import _common as C
 from .coco_instances import _dst_json, _json_path
 from .dataset import Dataset, ImageInfo, Sample
-from .files import read_json, read_png, write_json, write_png
+from .files import as_path, image_size, read_json, read_png, write_json, write_png
 
 __all__ = ["read", "write", "check_segments"]
 
@@ -52,12 +51,15 @@ def read(path, *, png_dir=None, images=None, taxonomy=None, _data=None) -> Datas
         Overrides the file's ``categories``; needed when the file has none and there is no
         ``panoptic_coco_categories.json`` beside it.
     """
-    path = _json_path(Path(path))
+    path = _json_path(as_path(path))
     data = read_json(path) if _data is None else _data
     if not isinstance(data, dict):
         raise FormatError("expected a COCO panoptic JSON object", file=path)
-    png_root = Path(png_dir) if png_dir is not None else path.with_suffix("")
-    infos = C.coco_images(C.coco_list(data, "images", file=path), file=path)
+    png_root = as_path(png_dir) if png_dir is not None else path.with_suffix("")
+    if "images" in data:
+        infos = C.coco_images(C.coco_list(data, "images", file=path), file=path)
+    else:  # prediction files (panopticapi's format) often list annotations only
+        infos = _infos_from_pngs(C.coco_list(data, "annotations", file=path), png_root, file=path)
     tax = C.resolve_taxonomy(taxonomy)
     if tax is None:
         if "categories" in data:
@@ -96,8 +98,20 @@ def read(path, *, png_dir=None, images=None, taxonomy=None, _data=None) -> Datas
                                     f"{info.width}x{info.height}", file=png, image_id=info.id)
         return Sample(info, panoptic=PanopticMap.from_rgb(rgb, segments))
 
-    root = Path(images) if images is not None else C.guess_image_root(path)
+    root = as_path(images) if images is not None else C.guess_image_root(path)
     return Dataset(tax, infos, load, image_root=root, source=str(path), format=FORMAT, meta=C.coco_meta(data))
+
+
+def _infos_from_pngs(annotations, png_root, *, file) -> list[ImageInfo]:
+    """Image records for a file without ``images``: ids and PNG names from the annotations,
+    sizes from the PNG headers."""
+    infos = []
+    for k, ann in enumerate(annotations):
+        if not isinstance(ann, dict) or "image_id" not in ann or "file_name" not in ann:
+            raise FormatError(f"annotations[{k}] needs 'image_id' and 'file_name'", file=file)
+        height, width = image_size(png_root / ann["file_name"])
+        infos.append(ImageInfo(ann["image_id"], ann["file_name"], height, width))
+    return infos
 
 
 def _segment(rec, *, file, image_id) -> Segment:
@@ -140,7 +154,7 @@ def write(dataset: Dataset, dst, *, png_dir=None, progress=None) -> None:
     Samples without panoptic labels are converted (``panoptix.convert``).
     """
     dst = _dst_json(dst, DEFAULT_NAME)
-    png_root = C.output_dir(Path(png_dir) if png_dir is not None else dst.with_suffix(""))
+    png_root = C.output_dir(as_path(png_dir) if png_dir is not None else dst.with_suffix(""))
     tax = dataset.taxonomy
     names = C.OutputNames()
     image_ids = C.CocoImageIds()

@@ -15,6 +15,7 @@ from typing import Callable, Iterable, Iterator
 from ..core.errors import PanoptixError
 from ..core.labels import Instances, PanopticMap, SemanticMap
 from ..core.taxonomy import Taxonomy
+from .files import as_path
 
 __all__ = ["ImageInfo", "Sample", "Dataset"]
 
@@ -87,7 +88,7 @@ class Dataset:
         self.taxonomy = taxonomy
         self.images = list(images)
         self._loader = loader
-        self.image_root = None if image_root is None else Path(image_root)
+        self.image_root = None if image_root is None else as_path(image_root)
         self.source = str(source)
         self.format = format
         self.meta = dict(meta or {})
@@ -125,7 +126,8 @@ class Dataset:
     def sample(self, key) -> Sample:
         return self.load(self.find(key))
 
-    def image_path(self, info: ImageInfo) -> Path | None:
+    def image_path(self, info: ImageInfo):
+        """Where the image file is (a Path, or a RemotePath for a dataset read from a URL)."""
         return None if self.image_root is None else self.image_root / info.file_name
 
     def map(self, fn: Callable[[Sample], Sample], *, format: str | None = None) -> "Dataset":

@@ -17,14 +17,11 @@ A folder with one COCO JSON (directly or in ``annotations/``) is that JSON's for
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
-
-from PIL import Image
 
 from ..core.errors import FormatError
 from . import _common as C
-from .files import read_json
+from .files import RemotePath, as_path, image_header, read_json, walk_files
 from .labelme import is_labelme
 
 __all__ = ["detect_format", "detect"]
@@ -44,10 +41,10 @@ def detect_format(path) -> str:
     return detect(path)[0]
 
 
-def detect(path) -> tuple[str, Path, object]:
+def detect(path) -> tuple[str, Path | RemotePath, object]:
     """``(format, path to read, parsed JSON or None)``: the JSON parsed for detection is handed on
-    so that reading does not parse it twice."""
-    p = Path(path)
+    so that reading does not parse it twice. ``path`` may be a local path or an fsspec URL."""
+    p = as_path(path)
     if p.is_file():
         if p.suffix.lower() != ".json":
             raise FormatError("not a dataset file (expected a JSON file or a folder)", file=p)
@@ -56,7 +53,8 @@ def detect(path) -> tuple[str, Path, object]:
     if not p.is_dir():
         raise FormatError("no such file or folder", file=p)
 
-    if (p / "gtFine").is_dir() or p.name == "gtFine" or _first(p, lambda f: "_gtFine_" in f):
+    files = _Files(p)
+    if (p / "gtFine").is_dir() or p.name == "gtFine" or files.first(lambda f: "_gtFine_" in f):
         return "cityscapes", p, None
     if (p / "labels").is_dir() and any((p / n).exists() for n in ("images", "data.yaml", "dataset.yaml",
                                                                   "classes.txt")):
@@ -74,18 +72,18 @@ def detect(path) -> tuple[str, Path, object]:
     if len(coco) > 1:
         raise FormatError("several COCO JSONs (" + ", ".join(f.name for _, f, _ in coco) + "): pick one", file=p)
     if not jsons:
-        first = _first(p, lambda f: f.endswith(".json") and f not in _SIDE_FILES)
+        first = files.first(lambda f: f.endswith(".json") and f not in _SIDE_FILES)
         if first is not None and is_labelme(read_json(first)):
             return "labelme", p, None
-    if _semantic_layout(p):
+    if _semantic_layout(p, files):
         return "semantic-png", p, None
-    if _first(p, lambda f: True) is None:
+    if files.first(lambda f: True) is None:
         raise C.no_data(p)
     raise FormatError("unknown dataset layout (formats: coco-instances, coco-panoptic, semantic-png, "
                       "cityscapes, labelme, yolo-seg)", file=p)
 
 
-def _json_format(data, path: Path) -> str:
+def _json_format(data, path) -> str:
     if isinstance(data, list):
         raise FormatError("a COCO results list: read it with read_results() against its ground truth", file=path)
     if is_labelme(data):
@@ -99,30 +97,40 @@ def _json_format(data, path: Path) -> str:
     return "coco-instances"
 
 
-def _semantic_layout(p: Path) -> bool:
+def _semantic_layout(p, files: "_Files") -> bool:
     if any((p / d).is_dir() for d in ("SegmentationClass", "masks")):
         return True
     if (p / "annotations").is_dir() and (p / "images").is_dir():
         return True
     if (p / C.CATEGORIES_FILE).is_file() or (p / "dataset_meta.json").is_file():
-        return _first(p, lambda f: f.endswith(".png")) is not None
-    if _first(p, lambda f: f.endswith("_seg.png")) is not None:
+        return files.first(lambda f: f.endswith(".png")) is not None
+    if files.first(lambda f: f.endswith("_seg.png")) is not None:
         return True
-    png = _first(p, lambda f: f.lower().endswith(".png"))
+    png = files.first(lambda f: f.lower().endswith(".png"))
     if png is None:
         return False
     try:
-        with Image.open(png) as img:
+        with image_header(png) as img:
             return img.mode in ("L", "P", "I", "I;16", "I;16B", "I;16L")
-    except OSError:
+    except FormatError:
         return False
 
 
-def _first(root: Path, match) -> Path | None:
-    """The first file (walking in sorted order, hidden files skipped) whose name matches."""
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        for f in sorted(filenames):
-            if not f.startswith(".") and match(f):
-                return Path(dirpath) / f
-    return None
+class _Files:
+    """The files below a folder, for several first-match look-ups: walked anew each time on a
+    local disk (a walk stops at its first match), listed once on a remote store (one listing
+    request instead of one per look-up)."""
+
+    def __init__(self, root):
+        self.root = root
+        self._listing = None
+
+    def first(self, match):
+        """The first file (walking in sorted order, hidden files skipped) whose name matches."""
+        if isinstance(self.root, RemotePath):
+            if self._listing is None:
+                self._listing = list(walk_files(self.root))
+            found = self._listing
+        else:
+            found = walk_files(self.root)
+        return next((f for f in found if match(f.name)), None)

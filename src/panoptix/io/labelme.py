@@ -35,7 +35,7 @@ from ..core.labels import Instances
 from . import _common as C
 from ._polygons import mask_to_polygons
 from .dataset import Dataset, ImageInfo, Sample
-from .files import image_size, read_json, write_json
+from .files import as_path, image_size, is_url, read_json, relpath, write_json
 
 __all__ = ["read", "write"]
 
@@ -60,7 +60,7 @@ def read(path, *, images=None, taxonomy=None) -> Dataset:
     taxonomy : Taxonomy, preset name or JSON path, optional
         Default: ``categories.json`` in the folder, else the labels met, ids 1..N in order.
     """
-    root = Path(path)
+    root = as_path(path)
     files = [root] if root.is_file() else [p for p in C.list_files(root, (".json",))
                                            if p.name not in (C.CATEGORIES_FILE, "dataset_meta.json")]
     base = root.parent if root.is_file() else root
@@ -92,11 +92,11 @@ def read(path, *, images=None, taxonomy=None) -> Dataset:
         return Sample(info, instances=shapes_to_instances(read_json(js)["shapes"], info.height, info.width, tax,
                                                           file=js, image_id=info.id))
 
-    return Dataset(tax, infos, load, image_root=Path(images) if images is not None else base, source=str(root),
+    return Dataset(tax, infos, load, image_root=as_path(images) if images is not None else base, source=str(root),
                    format=FORMAT)
 
 
-def _size(data: dict, js: Path) -> tuple[int, int]:
+def _size(data: dict, js) -> tuple[int, int]:
     h, w = data.get("imageHeight"), data.get("imageWidth")
     if isinstance(h, int) and isinstance(w, int) and not isinstance(h, bool) and h > 0 and w > 0:
         return h, w
@@ -182,8 +182,9 @@ def write(dataset: Dataset, dst, *, mask_shapes: bool = False, progress=None) ->
             shapes = instances_to_shapes(inst, tax, mask_shapes=mask_shapes)
         out = root / name
         image = dataset.image_path(info)
-        image_path = (os.path.relpath(image, out.parent) if image is not None and image.is_file()
-                      else Path(info.file_name).name)
+        image_path = relpath(image, out.parent) if image is not None and image.is_file() else ""
+        if not image_path or is_url(image_path):  # no image, or on another store than the JSON
+            image_path = Path(info.file_name).name
         write_json(out, {"version": LABELME_VERSION, "flags": {}, "shapes": shapes,
                          "imagePath": Path(image_path).as_posix(), "imageData": None,
                          "imageHeight": int(info.height), "imageWidth": int(info.width)}, indent=True)

@@ -52,7 +52,7 @@ from ..core.labels import SemanticMap
 from ..core.taxonomy import Category, Taxonomy
 from . import _common as C
 from .dataset import Dataset, ImageInfo, Sample
-from .files import _open_image, image_size, read_json, write_png
+from .files import _open_image, as_path, image_sizes, read_json, write_png
 from .taxonomies import PRESETS, VOC_BORDER_COLOR, preset
 
 __all__ = ["read", "write", "decode_label_png"]
@@ -65,14 +65,14 @@ KIND = "semantic"
 def read(path, *, images=None, taxonomy=None, ignore_index: int | None = None,
          reduce_zero_label: bool | None = None, split: str | None = None) -> Dataset:
     """Read a folder of semantic label PNGs (see the module docstring for layouts and options)."""
-    root = Path(path)
+    root = as_path(path)
     if not root.is_dir():
         raise FormatError("expected a folder of label PNGs", file=root)
     seg = C.list_files(root, (".png",), endswith="_seg.png")
     if seg and any(p.with_name(p.name[:-8] + s).is_file() for p in seg[:1] for s in ("_atr.txt", ".json")):
         return _read_ade20k_full(root, seg, taxonomy=taxonomy, ignore_index=ignore_index)
     layout = _layout(root, split)
-    labels_dir, image_dir = layout["labels"], Path(images) if images is not None else layout["images"]
+    labels_dir, image_dir = layout["labels"], as_path(images) if images is not None else layout["images"]
     files = [p for p in C.list_files(labels_dir, (".png",)) if layout["keep"](p)]
     if not files:
         raise C.no_data(root, "label PNGs")
@@ -92,9 +92,8 @@ def read(path, *, images=None, taxonomy=None, ignore_index: int | None = None,
 
     by_stem = C.image_index(image_dir)
     infos, pngs = [], {}
-    for png in files:
+    for png, (h, w) in zip(files, image_sizes(files)):
         stem = C.relative_stem(png, labels_dir)
-        h, w = image_size(png)
         info = ImageInfo(stem, by_stem.get(stem, png.relative_to(labels_dir).as_posix()), h, w)
         infos.append(info)
         pngs[stem] = png
@@ -262,9 +261,8 @@ def _read_ade20k_full(root: Path, files: list[Path], *, taxonomy=None, ignore_in
     tax = C.taxonomy_by_names((n for _, t in objects.values() for n in t.values()), tax, file=root)
     ignore = tax.ignore_index if ignore_index is None else int(ignore_index)
     infos, pngs = [], {}
-    for png in files:
+    for png, (h, w) in zip(files, image_sizes(files)):
         rel = png.relative_to(root).as_posix()[: -len("_seg.png")]
-        h, w = image_size(png)
         suffix = ".png" if png.with_name(png.name[:-8] + ".png").is_file() else ".jpg"
         infos.append(ImageInfo(rel, rel + suffix, h, w))
         pngs[rel] = png

@@ -22,9 +22,7 @@ coordinates are written with full float precision and read back rounded to 8 dec
 
 from __future__ import annotations
 
-import shutil
 import warnings
-from pathlib import Path
 
 import numpy as np
 
@@ -35,7 +33,7 @@ from ..core.taxonomy import Taxonomy
 from . import _common as C
 from ._polygons import bridge, mask_to_polygons
 from .dataset import Dataset, ImageInfo, Sample
-from .files import atomic_write, image_size
+from .files import as_path, atomic_write, copy_file, image_sizes
 
 __all__ = ["read", "write", "parse_names"]
 
@@ -46,9 +44,9 @@ DECIMALS = 8
 
 def read(path, *, images=None, taxonomy=None) -> Dataset:
     """Read a YOLO segmentation dataset (``images/``, ``labels/``, ``data.yaml`` or ``classes.txt``)."""
-    root = Path(path)
+    root = as_path(path)
     labels_dir = root / "labels"
-    image_dir = Path(images) if images is not None else root / "images"
+    image_dir = as_path(images) if images is not None else root / "images"
     if not labels_dir.is_dir():
         raise FormatError("no labels/ folder", file=root)
     names = _names(root)
@@ -74,10 +72,9 @@ def read(path, *, images=None, taxonomy=None) -> Dataset:
             raise FormatError("no image for this label file (its size is needed)", file=p)
     if not by_stem:
         raise C.no_data(root, "images")
-    infos = []
-    for stem, rel in sorted(by_stem.items()):
-        h, w = image_size(image_dir / rel)
-        infos.append(ImageInfo(stem, rel, h, w))
+    ordered = sorted(by_stem.items())
+    sizes = image_sizes([image_dir / rel for _, rel in ordered])
+    infos = [ImageInfo(stem, rel, h, w) for (stem, rel), (h, w) in zip(ordered, sizes)]
 
     def load(info: ImageInfo) -> Sample:
         txt = label_files.get(info.id)
@@ -88,7 +85,7 @@ def read(path, *, images=None, taxonomy=None) -> Dataset:
     return Dataset(tax, infos, load, image_root=image_dir, source=str(root), format=FORMAT)
 
 
-def parse_labels(txt: Path, height: int, width: int, class_ids: list[int], *, image_id=None) -> Instances:
+def parse_labels(txt, height: int, width: int, class_ids: list[int], *, image_id=None) -> Instances:
     """One YOLO label file -> Instances (pixel coordinates, rounded to 8 decimals)."""
     try:
         lines = txt.read_text().splitlines()
@@ -119,7 +116,7 @@ def parse_labels(txt: Path, height: int, width: int, class_ids: list[int], *, im
     return Instances(segs, height, width, cats)
 
 
-def _names(root: Path) -> list[str] | None:
+def _names(root) -> list[str] | None:
     for name in ("data.yaml", "dataset.yaml", "data.yml"):
         if (root / name).is_file():
             return parse_names((root / name).read_text(), file=root / name)
@@ -227,8 +224,7 @@ def write(dataset: Dataset, dst, *, crowd: str = "skip", copy_images: bool = Tru
                 fh.write("".join(line + "\n" for line in lines))
         source = dataset.image_path(info)
         if copy_images and source is not None and source.is_file():
-            with atomic_write(image_dir / info.file_name, "wb") as fh, open(source, "rb") as src:
-                shutil.copyfileobj(src, fh)
+            copy_file(source, image_dir / info.file_name)
         else:
             missing += 1
     C.write_categories(root / C.CATEGORIES_FILE, tax)
