@@ -1,0 +1,611 @@
+"""Panoptic quality (PQ = SQ × RQ), exactly as panopticapi's ``pq_compute`` defines it.
+
+Per image, every ground-truth segment is compared with every predicted segment it
+touches (both are non-overlapping id maps, so the intersections come from one pass
+over the pixel pairs):
+
+* **match**: same category, ground truth not crowd, and
+  ``IoU = inter / (pred_area + gt_area - inter - void_inter(pred)) > 0.5`` (strict), where
+  ``void_inter(pred)`` is the part of the predicted segment on VOID (id 0) ground truth
+  and ``gt_area`` is the ``area`` of the ground-truth ``segments_info`` record (as
+  panopticapi; the PNG's pixel count when the record has none). A match is a true
+  positive and adds its IoU to its class.
+* **false negative**: an unmatched, non-crowd ground-truth segment.
+* **false positive**: an unmatched predicted segment, unless more than half of it
+  (``(void_inter + inter with the crowd region of its category) / pred_area > 0.5``)
+  lies on VOID or on that crowd region. When an image has several crowd segments of one
+  category only the last one listed counts (panopticapi's quirk, kept).
+
+Per class: ``PQ = Σ IoU / (TP + FP/2 + FN/2)``, ``SQ = Σ IoU / TP`` (0 when TP = 0),
+``RQ = TP / (TP + FP/2 + FN/2)``. ``PQ``/``SQ``/``RQ`` are their means over the classes with
+``TP + FP + FN > 0`` (All, Things, Stuff); a class with no TP enters ``SQ`` as 0, as in
+panopticapi. A class never seen is ``None`` in ``per_class`` (panopticapi prints 0.0) and a
+group without any class seen is ``None`` (panopticapi divides by zero).
+
+Bad input raises :mod:`panoptix.core.errors` naming the file, image and segment: a segment
+in the PNG but not in the JSON or the reverse, an unknown category, a duplicate segment id,
+a PNG whose size differs from its ground truth, an image without prediction.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from ..core.errors import CategoryError, FormatError, SizeMismatchError, ValidationError
+from ..core.labels import PanopticMap
+from ..core.taxonomy import VOID, Category, Taxonomy
+from .base import EvalResult, Evaluator
+
+__all__ = ["PanopticEvaluator", "evaluate_panoptic_folder", "SUMMARY_KEYS"]
+
+#: Summary keys of the panoptic ``EvalResult`` (and of ``--json``), in order.
+SUMMARY_KEYS = ("PQ", "SQ", "RQ", "PQ_th", "SQ_th", "RQ_th", "PQ_st", "SQ_st", "RQ_st")
+_GROUPS = (("All", None, ""), ("Things", True, "_th"), ("Stuff", False, "_st"))
+#: Images per work unit of the folder path: fixed, so the numbers do not depend on ``jobs``.
+CHUNK = 16
+
+
+@dataclass
+class _Segs:
+    """One image's segments as arrays, in the JSON's order."""
+
+    ids: np.ndarray      # int64
+    cats: np.ndarray     # int64 index into the taxonomy
+    crowd: np.ndarray    # bool
+    area: np.ndarray     # float64 (JSON areas may be floats); -1 where the record gave none (PNG count used)
+
+
+class PanopticEvaluator(Evaluator):
+    """PQ/SQ/RQ accumulated image by image; mergeable.
+
+    State: per-class ``tp``, ``fp``, ``fn`` (int64) and summed ``iou`` (float64), plus one
+    ``(image_id, tp, fp, fn, iou)`` record per image.
+
+    Parameters
+    ----------
+    taxonomy : Taxonomy
+        The categories (their order is the order of the means, as the ground-truth JSON's).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from panoptix.core import Category, PanopticMap, Taxonomy
+    >>> tax = Taxonomy([Category(1, "cat"), Category(2, "grass", isthing=False)])
+    >>> gt = PanopticMap.from_ids(np.array([[1, 1, 2, 2], [1, 1, 2, 2]]), {1: 1, 2: 2})
+    >>> pred = PanopticMap.from_ids(np.array([[5, 5, 5, 7], [5, 5, 7, 7]]), {5: 1, 7: 2})
+    >>> ev = PanopticEvaluator(tax)
+    >>> ev.update(gt, pred, image_id=1)
+    >>> r = ev.compute()
+    >>> r["PQ"], r["PQ_th"], r["PQ_st"]  # IoU 4/5 for the cat, 3/4 for the grass
+    (0.775, 0.8, 0.75)
+    """
+
+    task = "panoptic"
+
+    def __init__(self, taxonomy: Taxonomy):
+        if not isinstance(taxonomy, Taxonomy):
+            taxonomy = Taxonomy(list(taxonomy))
+        self.taxonomy = taxonomy
+        k = len(taxonomy)
+        self._cat_ids = np.array(taxonomy.ids, dtype=np.int64)
+        self._order = np.argsort(self._cat_ids, kind="stable")
+        self.iou = np.zeros(k, np.float64)
+        self.tp = np.zeros(k, np.int64)
+        self.fp = np.zeros(k, np.int64)
+        self.fn = np.zeros(k, np.int64)
+        self.images: list[tuple[Any, int, int, int, float]] = []
+
+    # ------------------------------------------------------------------ state
+    def _merge_state(self, other: "PanopticEvaluator") -> None:
+        if other.taxonomy != self.taxonomy:
+            raise ValueError("cannot merge panoptic evaluators built on different taxonomies")
+        self.iou += other.iou
+        self.tp += other.tp
+        self.fp += other.fp
+        self.fn += other.fn
+        self.images.extend(other.images)
+
+    def _cat_index(self, cat_ids, *, file=None, image_id=None, seg_ids=None) -> np.ndarray:
+        """Taxonomy indices of category ids; CategoryError naming the first unknown one."""
+        cat_ids = np.asarray(cat_ids, dtype=np.int64)
+        if not self._cat_ids.size:
+            pos = np.zeros(cat_ids.shape, np.int64)
+            ok = np.zeros(cat_ids.shape, bool)
+        else:
+            sorted_ids = self._cat_ids[self._order]
+            pos = np.clip(np.searchsorted(sorted_ids, cat_ids), 0, len(sorted_ids) - 1)
+            ok = sorted_ids[pos] == cat_ids
+        if not ok.all():
+            j = int(np.flatnonzero(~ok)[0])
+            raise CategoryError(f"unknown category id {int(cat_ids[j])}", file=file, image_id=image_id,
+                                segment_id=None if seg_ids is None else int(seg_ids[j]))
+        return self._order[pos] if self._cat_ids.size else pos
+
+    # ------------------------------------------------------------------ update
+    def update(self, gt: PanopticMap, pred: PanopticMap, *, image_id=None, file=None) -> None:
+        """Add one image.
+
+        Parameters
+        ----------
+        gt, pred : PanopticMap
+            Ground truth and prediction of the same size. ``gt`` segment ``area`` is used as
+            the JSON area (the PNG count when it is 0); ``iscrowd`` of ``pred`` is ignored.
+        image_id : optional
+            Named in errors and kept in the per-image records.
+        file : path, optional
+            Named in errors.
+        """
+        if gt.ids.shape != pred.ids.shape:
+            raise SizeMismatchError(f"ground truth is {gt.ids.shape[1]}x{gt.ids.shape[0]}, prediction is "
+                                    f"{pred.ids.shape[1]}x{pred.ids.shape[0]}", file=file, image_id=image_id)
+        for name, m in (("ground-truth", gt.ids), ("predicted", pred.ids)):
+            if m.size and (int(m.min()) < 0 or int(m.max()) >= 2 ** 32):
+                raise ValidationError(f"{name} segment ids must lie in 0 .. 2^32-1", file=file, image_id=image_id)
+        pg, pp, pn = _pair_counts(np.asarray(gt.ids).ravel(), np.asarray(pred.ids).ravel())
+        gsegs = self._segs([s.id for s in gt.segments], [s.category_id for s in gt.segments],
+                           [s.iscrowd for s in gt.segments], [s.area if s.area > 0 else -1 for s in gt.segments],
+                           file=file, image_id=image_id, what="ground-truth")
+        psegs = self._segs([s.id for s in pred.segments], [s.category_id for s in pred.segments], None, None,
+                           file=file, image_id=image_id, what="predicted")
+        self._add_image(gsegs, psegs, pg, pp, pn, image_id=image_id, gt_file=file, pred_file=file)
+
+    def _segs(self, ids, cats, crowd, area, *, file, image_id, what) -> _Segs:
+        ids = np.asarray(ids, dtype=np.int64).reshape(-1)
+        n = ids.size
+        if n:
+            if (ids == VOID).any():
+                raise ValidationError(f"{what} segment id 0 is VOID and cannot be a segment", file=file,
+                                      image_id=image_id, segment_id=0)
+            u, c = np.unique(ids, return_counts=True)
+            if (c > 1).any():
+                raise ValidationError(f"duplicate {what} segment id in the JSON", file=file, image_id=image_id,
+                                      segment_id=int(u[c > 1][0]))
+        cat_idx = self._cat_index(np.asarray(cats, dtype=np.int64).reshape(-1), file=file, image_id=image_id,
+                                  seg_ids=ids)
+        crowd = np.zeros(n, bool) if crowd is None else np.asarray(crowd, dtype=bool).reshape(-1)
+        area = np.full(n, -1.0) if area is None else np.asarray(area, dtype=np.float64).reshape(-1)
+        return _Segs(ids, cat_idx, crowd, area)
+
+    def _add_image(self, g: _Segs, p: _Segs, pair_g, pair_p, pair_n, *, image_id, gt_file, pred_file) -> None:
+        """Match one image (pairs: ground-truth id, predicted id, pixel count; sorted by (gt, pred))."""
+        gi = _index_of(g.ids, pair_g)
+        pj = _index_of(p.ids, pair_p)
+        bad = (pj < 0) & (pair_p != VOID)
+        if bad.any():
+            raise ValidationError("segment is in the PNG but not in the JSON", file=pred_file, image_id=image_id,
+                                  segment_id=int(pair_p[bad].min()))
+        bad = (gi < 0) & (pair_g != VOID)
+        if bad.any():
+            raise ValidationError("ground-truth segment is in the PNG but not in the JSON", file=gt_file,
+                                  image_id=image_id, segment_id=int(pair_g[bad].min()))
+        ng, npred = g.ids.size, p.ids.size
+        on_p = pj >= 0
+        p_area = np.bincount(pj[on_p], weights=pair_n[on_p], minlength=npred).astype(np.int64)
+        on_g = gi >= 0
+        g_png = np.bincount(gi[on_g], weights=pair_n[on_g], minlength=ng).astype(np.int64)
+        if npred and (p_area == 0).any():
+            raise ValidationError("segment is in the JSON but not in the PNG", file=pred_file, image_id=image_id,
+                                  segment_id=int(p.ids[p_area == 0][0]))
+        if ng and (g_png == 0).any():
+            raise ValidationError("ground-truth segment is in the JSON but not in the PNG", file=gt_file,
+                                  image_id=image_id, segment_id=int(g.ids[g_png == 0][0]))
+        # The JSON area when given (panopticapi); exact: float64 holds every pixel count.
+        g_area = np.where(g.area >= 0, g.area, g_png)
+
+        void_p = np.zeros(npred, np.int64)
+        on_void = (pair_g == VOID) & on_p
+        void_p[pj[on_void]] = pair_n[on_void]
+
+        both = on_g & on_p
+        bg, bp, bn = gi[both], pj[both], pair_n[both]
+        cand = (~g.crowd[bg]) & (g.cats[bg] == p.cats[bp])
+        cg, cp, cn = bg[cand], bp[cand], bn[cand]
+        # panopticapi: int64 arithmetic, then a true division (float64).
+        union = p_area[cp] + g_area[cg] - cn - void_p[cp]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            iou = cn / union
+        hit = iou > 0.5
+        cats = g.cats[cg[hit]]
+        ious = iou[hit]
+        np.add.at(self.tp, cats, 1)
+        np.add.at(self.iou, cats, ious)
+        g_matched = np.zeros(ng, bool)
+        g_matched[cg[hit]] = True
+        p_matched = np.zeros(npred, bool)
+        p_matched[cp[hit]] = True
+
+        fn_mask = ~g_matched & ~g.crowd
+        np.add.at(self.fn, g.cats[fn_mask], 1)
+        # crowd region per category: the last unmatched crowd segment listed wins (panopticapi's dict).
+        crowd_of = {int(g.cats[i]): i for i in np.flatnonzero(~g_matched & g.crowd).tolist()}
+        n_fp = 0
+        unmatched = np.flatnonzero(~p_matched)
+        if unmatched.size:
+            covered = void_p[unmatched].copy()
+            if crowd_of:
+                crowd_pairs = {(int(a), int(b)): int(c) for a, b, c in zip(bg, bp, bn) if g.crowd[a]}
+                for k, j in enumerate(unmatched.tolist()):
+                    ci = crowd_of.get(int(p.cats[j]))
+                    if ci is not None:
+                        covered[k] += crowd_pairs.get((ci, j), 0)
+            fp_mask = ~(covered / p_area[unmatched] > 0.5)
+            np.add.at(self.fp, p.cats[unmatched[fp_mask]], 1)
+            n_fp = int(fp_mask.sum())
+        self.images.append((image_id, int(hit.sum()), n_fp, int(fn_mask.sum()), float(ious.sum())))
+
+    # ------------------------------------------------------------------ compute
+    def compute(self) -> EvalResult:
+        """PQ/SQ/RQ for All, Things and Stuff, per class, and per-image records in ``extra``."""
+        summary: dict[str, float] = {}
+        counts: dict[str, int] = {}
+        per_class: dict[str, dict[str, float | None]] = {}
+        for name, isthing, suffix in _GROUPS:
+            pq = sq = rq = 0.0
+            n = 0
+            for k, cat in enumerate(self.taxonomy.categories):
+                if isthing is not None and cat.isthing != isthing:
+                    continue
+                tp, fp, fn, iou = int(self.tp[k]), int(self.fp[k]), int(self.fn[k]), float(self.iou[k])
+                if tp + fp + fn == 0:
+                    if isthing is None:
+                        per_class[str(cat.id)] = {"PQ": None, "SQ": None, "RQ": None}
+                    continue
+                n += 1
+                pq_c = iou / (tp + 0.5 * fp + 0.5 * fn)
+                sq_c = iou / tp if tp != 0 else 0
+                rq_c = tp / (tp + 0.5 * fp + 0.5 * fn)
+                if isthing is None:
+                    per_class[str(cat.id)] = {"PQ": pq_c, "SQ": float(sq_c), "RQ": rq_c}
+                pq += pq_c
+                sq += sq_c
+                rq += rq_c
+            nan = float("nan")
+            summary["PQ" + suffix] = pq / n if n else nan
+            summary["SQ" + suffix] = sq / n if n else nan
+            summary["RQ" + suffix] = rq / n if n else nan
+            counts[name] = n
+        summary = {k: summary[k] for k in SUMMARY_KEYS}
+        extra = {
+            "n": counts,
+            "counts": {str(c.id): {"tp": int(self.tp[k]), "fp": int(self.fp[k]), "fn": int(self.fn[k]),
+                                   "iou": float(self.iou[k])} for k, c in enumerate(self.taxonomy.categories)},
+            "per_image": [{"image_id": i, "tp": tp, "fp": fp, "fn": fn, "iou": iou,
+                           "PQ": (iou / (tp + 0.5 * fp + 0.5 * fn)) if tp + fp + fn else None}
+                          for i, tp, fp, fn, iou in self.images],
+            "categories": {str(c.id): {"name": c.name, "isthing": c.isthing} for c in self.taxonomy.categories},
+        }
+        return EvalResult("panoptic", summary, per_class, extra)
+
+
+# --------------------------------------------------------------------------- pixel pairs
+def _pair_counts(a: np.ndarray, b: np.ndarray):
+    """Distinct ``(a, b)`` pixel pairs of two flat code maps and their pixel counts, sorted by (a, b).
+
+    Label maps are long horizontal runs: neighbours are compared once, and only the run
+    starts (a few thousand) are sorted. Codes must fit in 32 bits.
+    """
+    n = a.size
+    if n == 0:
+        z = np.zeros(0, np.int64)
+        return z, z, z
+    change = a[1:] != a[:-1]
+    change |= b[1:] != b[:-1]
+    starts = np.flatnonzero(change)
+    starts += 1
+    starts = np.concatenate(([0], starts))
+    lengths = np.diff(np.append(starts, n))
+    keys = (a[starts].astype(np.uint64) << np.uint64(32)) | b[starts].astype(np.uint64)
+    uniq, inverse = np.unique(keys, return_inverse=True)
+    counts = np.bincount(inverse.ravel(), weights=lengths, minlength=uniq.size).astype(np.int64)
+    return (uniq >> np.uint64(32)).astype(np.int64), (uniq & np.uint64(0xFFFFFFFF)).astype(np.int64), counts
+
+
+def _index_of(ids: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Position of each value in ``ids`` (unsorted, unique), -1 when absent."""
+    if ids.size == 0:
+        return np.full(values.shape, -1, np.int64)
+    order = np.argsort(ids, kind="stable")
+    s = ids[order]
+    pos = np.clip(np.searchsorted(s, values), 0, s.size - 1)
+    return np.where(s[pos] == values, order[pos], -1)
+
+
+def _ids24(arr: np.ndarray) -> np.ndarray:
+    """``c0 + 256 c1 + 65536 c2`` of every pixel of an (H, W, C ≥ 3) uint8 array, as flat uint32.
+
+    Reads each pixel's bytes as one little-endian uint32 (at a stride of C bytes) and masks
+    the fourth byte: one pass, no per-channel arithmetic.
+    """
+    h, w, c = arr.shape
+    n = h * w
+    flat = np.ascontiguousarray(arr).reshape(-1)
+    out = np.empty(n, np.uint32)
+    if c == 4:
+        np.bitwise_and(flat.view("<u4"), 0xFFFFFF, out=out)
+    elif n:
+        view = np.ndarray((n - 1,), "<u4", buffer=flat, strides=(c,))
+        np.bitwise_and(view, 0xFFFFFF, out=out[:-1])
+        last = flat[-c:].astype(np.uint32)
+        out[-1] = last[0] | (last[1] << 8) | (last[2] << 16)
+    return out
+
+
+def _swap_rb(ids: np.ndarray) -> np.ndarray:
+    """Ids read from BGR bytes -> ids of the RGB colours."""
+    return ((ids & 0xFF) << 16) | (ids & 0xFF00) | (ids >> 16)
+
+
+def _pixel_codes(arr: np.ndarray, bgr: bool):
+    """A flat uint32 code per pixel (one per colour) and the function from codes to segment ids."""
+    from ._png import _cv2
+
+    if arr.shape[2] == 3 and _cv2 is not None:
+        # OpenCV adds a constant alpha byte fast; the pixel's 4 bytes are then its code.
+        four = _cv2.cvtColor(arr, _cv2.COLOR_BGR2BGRA if bgr else _cv2.COLOR_RGB2RGBA)
+        codes = four.reshape(-1).view("<u4")
+    else:
+        codes = _ids24(arr)  # alpha masked off: panopticapi ignores it
+
+    def to_ids(c: np.ndarray) -> np.ndarray:
+        c = c & 0xFFFFFF
+        return _swap_rb(c) if bgr else c
+
+    return codes, to_ids
+
+
+# --------------------------------------------------------------------------- the folder path
+def _read_rgb(path, image_id):
+    """(H, W, 3|4) uint8 colours of a panoptic PNG and whether they are in BGR order."""
+    from ._png import read_label_png
+
+    arr, bgr = read_label_png(path, allow_bgr=True)
+    if arr.ndim == 2 and _is_palette(path):
+        from ..io.files import read_png
+
+        arr, bgr = read_png(path, mode="RGB"), False  # a palette PNG: its colours are the ids
+    if arr.ndim != 3 or arr.shape[2] < 3 or arr.dtype != np.uint8:
+        raise FormatError("a panoptic PNG must be 8-bit RGB (ids are R + 256·G + 256²·B)", file=path,
+                          image_id=image_id)
+    return arr, bgr
+
+
+def _is_palette(path) -> bool:
+    from PIL import Image
+
+    with Image.open(path) as img:
+        return img.mode == "P"
+
+
+def _segments_info(ann: dict, *, file, image_id, gt: bool):
+    """Arrays from a ``segments_info`` list: ids, category ids, iscrowd, area (-1 when absent)."""
+    infos = ann.get("segments_info")
+    if not isinstance(infos, list):
+        raise FormatError("annotation has no 'segments_info' list", file=file, image_id=image_id)
+    ids, cats, crowd, area = [], [], [], []
+    for rec in infos:
+        if not isinstance(rec, dict):
+            raise FormatError(f"segment record must be an object, got {rec!r}"[:200], file=file, image_id=image_id)
+        sid = rec.get("id")
+        cat = rec.get("category_id")
+        for name, v in (("id", sid), ("category_id", cat)):
+            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+                what = "has no" if v is None else "has a bad"
+                raise FormatError(f"segment {what} {name!r} ({v!r})", file=file, image_id=image_id,
+                                  segment_id=sid if isinstance(sid, int) else None)
+        ids.append(sid)
+        cats.append(cat)
+        if gt:
+            crowd.append(bool(rec.get("iscrowd", 0)))
+            a = rec.get("area")
+            if a is None:
+                area.append(-1)
+            elif isinstance(a, bool) or not isinstance(a, (int, float)) or a < 0:
+                raise FormatError(f"segment has a bad 'area' ({a!r})", file=file, image_id=image_id, segment_id=sid)
+            else:
+                area.append(a)
+    return ids, cats, crowd if gt else None, area if gt else None
+
+
+_WORKER: dict = {}
+
+
+def _init_worker(taxonomy, gt_dir, pred_dir, gt_json, pred_json):
+    _WORKER.update(taxonomy=taxonomy, gt_dir=gt_dir, pred_dir=pred_dir, gt_json=gt_json, pred_json=pred_json)
+
+
+def _eval_chunk(pairs: Sequence[tuple[dict, dict]]) -> PanopticEvaluator:
+    """Evaluate a few images in this process; returns the evaluator (its state is small)."""
+    w = _WORKER
+    ev = PanopticEvaluator(w["taxonomy"])
+    for gt_ann, pred_ann in pairs:
+        image_id = gt_ann.get("image_id")
+        gname, pname = gt_ann.get("file_name"), pred_ann.get("file_name")
+        if not isinstance(gname, str):
+            raise FormatError("annotation has no 'file_name'", file=w["gt_json"], image_id=image_id)
+        if not isinstance(pname, str):
+            raise FormatError("annotation has no 'file_name'", file=w["pred_json"], image_id=image_id)
+        gpath, ppath = w["gt_dir"] / gname, w["pred_dir"] / pname
+        gt_rgb, gt_bgr = _read_rgb(gpath, image_id)
+        pred_rgb, pred_bgr = _read_rgb(ppath, image_id)
+        if gt_rgb.shape[:2] != pred_rgb.shape[:2]:
+            raise SizeMismatchError(f"prediction is {pred_rgb.shape[1]}x{pred_rgb.shape[0]}, ground truth "
+                                    f"{gt_rgb.shape[1]}x{gt_rgb.shape[0]}", file=ppath, image_id=image_id)
+        gcodes, gt_ids = _pixel_codes(gt_rgb, gt_bgr)
+        pcodes, pred_ids = _pixel_codes(pred_rgb, pred_bgr)
+        pg, pp, pn = _pair_counts(gcodes, pcodes)
+        # Pairs were counted on pixel codes; only the few distinct ones become ids (sorted as panopticapi).
+        pg, pp = gt_ids(pg), pred_ids(pp)
+        order = np.lexsort((pp, pg))
+        pg, pp, pn = pg[order], pp[order], pn[order]
+        gi, gc, gcr, ga = _segments_info(gt_ann, file=w["gt_json"], image_id=image_id, gt=True)
+        pi, pc, _, _ = _segments_info(pred_ann, file=w["pred_json"], image_id=image_id, gt=False)
+        gsegs = ev._segs(gi, gc, gcr, ga, file=w["gt_json"], image_id=image_id, what="ground-truth")
+        psegs = ev._segs(pi, pc, None, None, file=w["pred_json"], image_id=image_id, what="predicted")
+        ev._add_image(gsegs, psegs, pg, pp, pn, image_id=image_id, gt_file=gpath, pred_file=ppath)
+    return ev
+
+
+def default_jobs() -> int:
+    """The number of CPU cores this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def run_chunks(fn: Callable, chunks: list, initargs: tuple, init: Callable, *, jobs, progress,
+               sizes: list[int]) -> list:
+    """Run ``fn`` over ``chunks`` in ``jobs`` processes; results in chunk order.
+
+    This process works too (it takes every ``jobs``-th chunk) beside ``jobs - 1`` forked
+    workers, so ``jobs`` processes run in all. ``progress(done, total)`` is called with
+    the number of images finished so far.
+    """
+    import threading
+
+    jobs = default_jobs() if jobs is None else int(jobs)
+    if jobs < 1:
+        raise ValueError("jobs must be at least 1")
+    total = sum(sizes)
+    lock = threading.Lock()
+    state = {"done": 0}
+
+    def tick(k: int) -> None:
+        if progress is not None:
+            with lock:
+                state["done"] += sizes[k]
+                progress(state["done"], total)
+
+    if progress is not None:
+        progress(0, total)
+    init(*initargs)
+    results: list = [None] * len(chunks)
+    mine = list(range(len(chunks)))
+    pool = None
+    pending = {}
+    if jobs > 1 and len(chunks) > 1:
+        import multiprocessing as mp
+
+        # fork: the workers start at once and share the parent's imports and tables.
+        ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else None)
+        mine = [k for k in range(len(chunks)) if k % jobs == 0]
+        theirs = [k for k in range(len(chunks)) if k % jobs != 0]
+        pool = ctx.Pool(min(jobs - 1, len(theirs)), initializer=init, initargs=initargs)
+        pending = {k: pool.apply_async(fn, (chunks[k],), callback=lambda _r, k=k: tick(k)) for k in theirs}
+    try:
+        for k in mine:
+            results[k] = fn(chunks[k])
+            tick(k)
+        for k, res in pending.items():
+            results[k] = res.get()
+    finally:
+        if pool is not None:
+            pool.terminate()
+            pool.join()
+    return results
+
+
+def taxonomy_from_panoptic(categories, *, file=None) -> Taxonomy:
+    """The taxonomy of a COCO panoptic ``categories`` list (``isthing`` required, as panopticapi)."""
+    if not isinstance(categories, list):
+        raise FormatError("'categories' must be a list", file=file)
+    cats = []
+    for rec in categories:
+        if not isinstance(rec, dict) or "id" not in rec:
+            raise FormatError(f"bad category record {rec!r}"[:200], file=file)
+        if "isthing" not in rec:
+            raise FormatError(f"category {rec['id']} has no 'isthing' (needed to split Things and Stuff)",
+                              file=file)
+        try:
+            cats.append(Category(rec["id"], str(rec.get("name") or rec["id"]), isthing=rec["isthing"] == 1,
+                                 color=None))
+        except CategoryError as exc:
+            raise exc.at(file=file) from None
+    try:
+        return Taxonomy(cats)
+    except CategoryError as exc:
+        raise exc.at(file=file) from None
+
+
+def evaluate_panoptic_folder(gt_json, pred_json, gt_dir=None, pred_dir=None, *, jobs: int | None = None,
+                             progress: Callable[[int, int], None] | None = None) -> EvalResult:
+    """PQ of COCO panoptic predictions against COCO panoptic ground truth (JSON + PNG folders).
+
+    The same numbers as ``panopticapi.evaluation.pq_compute(gt_json, pred_json, gt_dir, pred_dir)``,
+    computed in ``jobs`` processes.
+
+    Parameters
+    ----------
+    gt_json, pred_json : path
+        COCO panoptic JSON files. The ground truth gives the categories (with ``isthing``) and
+        the images evaluated; predictions are found by ``image_id``.
+    gt_dir, pred_dir : path, optional
+        PNG folders; default: the JSON path without ``.json``.
+    jobs : int, optional
+        Processes (default: all cores). The result does not depend on it.
+    progress : callable(done, total), optional
+        Called with the number of images evaluated so far.
+
+    Returns
+    -------
+    EvalResult
+        ``summary``: PQ, SQ, RQ and their ``_th`` / ``_st`` variants; ``per_class``:
+        ``{category_id: {"PQ", "SQ", "RQ"}}``; ``extra``: counts and per-image records.
+
+    Examples
+    --------
+    With ``gt.json`` + ``gt/`` and ``pred.json`` + ``pred/`` on disk::
+
+        r = evaluate_panoptic_folder("gt.json", "pred.json")
+        r["PQ"], r.per_class["1"]["SQ"]
+    """
+    from ..io.files import read_json
+
+    gt_json, pred_json = Path(gt_json), Path(pred_json)
+    gt_data, pred_data = read_json(gt_json), read_json(pred_json)
+    for data, path in ((gt_data, gt_json), (pred_data, pred_json)):
+        if not isinstance(data, dict) or not isinstance(data.get("annotations"), list):
+            raise FormatError("expected a COCO panoptic JSON object with an 'annotations' list", file=path)
+    if "categories" not in gt_data:
+        raise FormatError("the ground truth has no 'categories'", file=gt_json)
+    taxonomy = taxonomy_from_panoptic(gt_data["categories"], file=gt_json)
+    gt_dir = Path(gt_dir) if gt_dir is not None else _default_dir(gt_json)
+    pred_dir = Path(pred_dir) if pred_dir is not None else _default_dir(pred_json)
+    for d, what in ((gt_dir, "ground-truth"), (pred_dir, "prediction")):
+        if not d.is_dir():
+            raise FormatError(f"{what} PNG folder does not exist", file=d)
+
+    preds: dict = {}
+    for ann in pred_data["annotations"]:
+        if not isinstance(ann, dict) or "image_id" not in ann:
+            raise FormatError("annotation without 'image_id'", file=pred_json)
+        if ann["image_id"] in preds:
+            raise ValidationError("two predictions for one image", file=pred_json, image_id=ann["image_id"])
+        preds[ann["image_id"]] = ann
+    pairs = []
+    for ann in gt_data["annotations"]:
+        if not isinstance(ann, dict) or "image_id" not in ann:
+            raise FormatError("annotation without 'image_id'", file=gt_json)
+        image_id = ann["image_id"]
+        if image_id not in preds:
+            raise ValidationError("no prediction for this image", file=pred_json, image_id=image_id)
+        pairs.append((ann, preds[image_id]))
+
+    chunks = [pairs[i:i + CHUNK] for i in range(0, len(pairs), CHUNK)]
+    results = run_chunks(_eval_chunk, chunks, (taxonomy, gt_dir, pred_dir, gt_json, pred_json), _init_worker,
+                         jobs=jobs, progress=progress, sizes=[len(c) for c in chunks])
+    ev = PanopticEvaluator(taxonomy)
+    for part in results:
+        ev.merge(part)
+    res = ev.compute()
+    res.extra["images"] = len(pairs)
+    return res
+
+
+def _default_dir(json_path: Path) -> Path:
+    return json_path.with_suffix("") if json_path.suffix == ".json" else Path(str(json_path) + "_png")
