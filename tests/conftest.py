@@ -23,3 +23,18 @@ def shared_data() -> Path:
 def sample_dir() -> Path:
     """The sample bundled in the package (two COCO panoptic images)."""
     return SAMPLE
+
+
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Real headless Chromium (Debian's) driven by Playwright, one for the whole session
+    (Playwright's sync API allows one running instance per process)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        yield b
+        b.close()
