@@ -6,6 +6,7 @@ BIN    := $(VENV)/bin
 TORCH  := torch==2.13.0
 SAMPLE := src/panoptix/data/sample
 DEMO   := demo-out
+PORT   ?= 8000
 
 .PHONY: demo test install install-test studio clean
 
@@ -32,7 +33,8 @@ demo: install
 	$(BIN)/panoptix convert $(SAMPLE)/panoptic.json $(DEMO)/semantic --to semantic-png
 	$(BIN)/panoptix convert $(SAMPLE)/panoptic.json $(DEMO)/instances.json --to coco-instances
 	$(BIN)/panoptix validate $(DEMO)/instances.json
-	@echo "demo outputs in $(DEMO)/"
+	@echo "demo outputs in $(DEMO)/ -- now the labeling studio (Ctrl+C to stop):"
+	$(BIN)/panoptix studio --demo --port $(PORT)
 
 test: install-test
 	$(BIN)/python -m pytest -q
