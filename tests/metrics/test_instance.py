@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -137,6 +136,10 @@ def test_merge_and_errors_of_the_state():
         a.merge(InstanceEvaluator(iou_type="bbox"))
     with pytest.raises(ValidationError, match="evaluated twice"):
         a.update(Instances.from_masks(m[None], [1]), Instances.empty(20, 20, with_scores=True), image_id=1)
+    c = InstanceEvaluator()
+    c._blocks = list(a._blocks)  # state set from outside, as panoptix.distributed does
+    with pytest.raises(ValidationError, match="image 1"):
+        c.merge(a)
 
 
 def test_state_pickles():
@@ -264,7 +267,8 @@ def test_fast_scanner_and_orjson_path_agree(tmp_path, monkeypatch):
     fast = evaluate_coco(g, d, jobs=1)
     params = F.Params.make("segm")
     gtf = F.load_ground_truth(g, params)
-    assert F._scan_results(F._read_bytes(str(d)), str(d), gtf, params) is not None
+    buf = F._read_bytes(str(d))
+    assert F._scan_results(buf, F._scan_raw(buf), str(d), gtf, params) is not None
     monkeypatch.setattr(F, "_scan_results", lambda *a: None)
     slow = evaluate_coco(g, d, jobs=1)
     assert fast.summary == slow.summary
@@ -305,15 +309,22 @@ def test_scanner_reads_numbers_exactly():
 
     values = ["0", "-0.0", "1", "0.5", "0.1", "0.30000000000000004", "123456789012345678", "1e-7",
               "2.5E+3", "0.12345678901234567", "9007199254740993", "1.7976931348623157e308", "4.9e-324",
-              "0.000001234", "100000000000000000000000"]
-    for v in values:
-        buf = np.frombuffer(f"{v},".encode(), np.uint8)
-        end, val, is_int, ival, exact = S._number(buf, 0, len(buf), S._POW10)
-        assert end == len(v)
-        if exact:
-            assert val == float(v) and str(val) == str(float(v)), v
-        if is_int and len(v) < 19:
-            assert ival == int(v)
+              "0.000001234", "100000000000000000000000", "-3.25e-2"]
+    records = ",".join('{"image_id": 1, "category_id": 2, "score": %s, "x": [%s]}' % (v, v) for v in values)
+    buf = np.frombuffer(f" [ {records} ] ".encode(), np.uint8)
+    out = S.ScanOutput(len(values), False)
+    status, n = out.run(buf)
+    assert (status, n) == (S.OK, len(values))
+    for i, v in enumerate(values):
+        if out.slow[i] < 0:  # read in the kernel: must be exactly Python's float()
+            assert out.score[i] == float(v) and str(out.score[i]) == str(float(v)), v
+        else:  # left to Python's float(): the position points at the number
+            assert buf[out.slow[i]:out.slow[i] + len(v)].tobytes().decode() == v
+    # the ordinary numbers stay in the kernel; > 53-bit digits or huge exponents go to float()
+    in_kernel = [v for i, v in enumerate(values) if out.slow[i] < 0]
+    assert in_kernel == ["0", "-0.0", "1", "0.5", "0.1", "1e-7", "2.5E+3", "0.000001234", "-3.25e-2"]
+    bad = np.frombuffer(b'[{"image_id": 1, "score": 1.}]', np.uint8)
+    assert S.ScanOutput(2, False).run(bad)[0] == S.GIVE_UP  # invalid JSON: left to orjson
 
 
 def test_empty_results_and_images_without_anything(tmp_path):

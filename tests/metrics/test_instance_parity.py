@@ -238,6 +238,7 @@ def test_parallel_shards_are_bit_identical(tmp_path, monkeypatch):
     gt, results = make_dataset(7, n_img=60)
     g, d = write(tmp_path, gt, results)
     one = evaluate_coco(g, d, jobs=1)
+    assert evaluate_coco(g, d, jobs=2).summary == one.summary  # files read on two threads
     from panoptix.metrics import _coco_files as F
     from panoptix.metrics._coco_batch import Params
 
@@ -256,6 +257,20 @@ def test_parallel_shards_are_bit_identical(tmp_path, monkeypatch):
     three = ev.compute()
     assert three.summary == one.summary
     assert np.array_equal(three.extra["precision"], one.extra["precision"])
+
+
+def test_threaded_accumulation_is_bit_identical(tmp_path, monkeypatch):
+    from panoptix.metrics import instance
+
+    gt, results = make_dataset(12, with_boxes=True)
+    g, d = write(tmp_path, gt, results)
+    one = evaluate_coco(g, d, jobs=1)
+    monkeypatch.setattr(instance, "_THREADED_ACCUMULATE", 0)
+    monkeypatch.setattr(instance, "_jobs", lambda jobs: 3 if jobs is None else jobs)
+    three = evaluate_coco(g, d, jobs=1)
+    assert three.summary == one.summary and three.per_class == one.per_class
+    for key in ("precision", "recall", "scores"):
+        assert np.array_equal(three.extra[key], one.extra[key])
 
 
 def test_matches_faster_coco_eval(tmp_path):

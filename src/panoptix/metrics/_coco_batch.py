@@ -14,16 +14,15 @@ ignored. Blocks are small, picklable and concatenate across shards.
 from __future__ import annotations
 
 import json
-import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from pycocotools import _mask as _cmask
 
-from ..core.errors import FormatError, SizeMismatchError
+from ..core.errors import FormatError
 from . import _coco_kernels as K
 
-__all__ = ["Params", "StringMasks", "SegmentationMasks", "evaluate_batch", "empty_block"]
+__all__ = ["Params", "StringMasks", "SegmentationMasks", "FlatSegments", "evaluate_batch"]
 
 
 @dataclass(frozen=True)
@@ -111,7 +110,7 @@ class StringMasks:
         offs = np.zeros(len(raw), np.int64)
         if len(raw) > 1:
             np.cumsum(lens[:-1], out=offs[1:])
-        buf = np.frombuffer(b"".join(raw), np.uint8) if raw else np.zeros(0, np.uint8)
+        buf = np.frombuffer(b"".join(raw), np.uint8)  # read-only, like file buffers: one compiled variant
         return cls(buf, offs, lens, totals, **kw)
 
     def count_string(self, k: int) -> str:
@@ -386,17 +385,6 @@ def _raise_decode_errors(err, sel, make_error):
 
 
 # --------------------------------------------------------------------------- blocks
-def empty_block(params: Params, image_ids=()) -> dict:
-    A, T = len(params.area_rng), len(params.iou_thrs)
-    return {
-        "image_ids": list(image_ids),
-        "d_img": np.zeros(0, np.int64), "d_cat": np.zeros(0, np.int64), "d_pos": np.zeros(0, np.int64),
-        "d_score": np.zeros(0), "d_status": np.zeros((0, A, T), np.uint8),
-        "g_img": np.zeros(0, np.int64), "g_cat": np.zeros(0, np.int64), "g_npig": np.zeros((0, A), np.int64),
-        "categories": np.zeros(0, np.int64),
-    }
-
-
 def _default_error(i, msg):
     return FormatError(msg)
 

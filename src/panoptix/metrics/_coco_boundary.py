@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import math
 
-import cv2
 import numpy as np
 from numba import njit
+from scipy import ndimage
 
 from . import _coco_kernels as K
 
@@ -47,8 +47,8 @@ def boundary_mask(mask: np.ndarray, ratio: float = 0.02) -> np.ndarray:
 
 
 def _erode(mask: np.ndarray, d: int) -> np.ndarray:
-    kernel = np.ones((2 * d + 1, 2 * d + 1), np.uint8)
-    return cv2.erode(mask, kernel, borderType=cv2.BORDER_CONSTANT, borderValue=0)
+    # erosion by a (2d+1)² square with background outside the image: a separable minimum filter
+    return ndimage.minimum_filter(mask, size=2 * d + 1, mode="constant", cval=0)
 
 
 @njit(cache=True, nogil=True)

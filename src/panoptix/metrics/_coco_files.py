@@ -1,11 +1,12 @@
 """Reading COCO ground-truth and results files into flat arrays; sharded evaluation (private).
 
-The results file is parsed once (orjson); the fields every detection has are
-pulled out with C-level loops (``map(itemgetter)``) into numpy arrays, and the
-compressed RLE strings are joined into one byte buffer that the numba kernels
-decode where needed. Ground-truth polygons stay as parsed and are rasterised by
-pycocotools' C code inside the worker that evaluates their image. Images are split
-into contiguous shards evaluated in forked worker processes.
+Both files are read as bytes and walked once by numba scanners (:mod:`._coco_scan` for the
+results, :mod:`._coco_scan_gt` for the ground truth's annotations) into numpy arrays; compressed
+RLE strings stay in the byte buffer for the decoder, polygon coordinates go into one float array.
+Files of an unusual shape (and single odd annotations) go through orjson instead — the same
+arrays come out, and errors are named there. Ground-truth polygons are rasterised by pycocotools'
+C code inside the worker that evaluates their image. Images are split into contiguous shards
+evaluated in forked worker processes, each in chunks (:data:`CHUNK_IMAGES`).
 """
 
 from __future__ import annotations
@@ -13,12 +14,9 @@ from __future__ import annotations
 import json
 import math
 import multiprocessing as mp
-import os
 import threading
-import sys
 from dataclasses import dataclass
 from operator import itemgetter
-from pathlib import Path
 
 import numpy as np
 import orjson
@@ -32,7 +30,7 @@ from . import _coco_scan_gt as G
 from ._coco_batch import (Batch, Detections, FlatSegments, GroundTruth, Params, SegmentationMasks, StringMasks,
                           evaluate_batch)
 
-__all__ = ["load_ground_truth", "load_results", "run_shards", "iter_pairs"]
+__all__ = ["load_ground_truth", "read_results", "load_results", "run_shards", "iter_pairs"]
 
 
 # --------------------------------------------------------------------------- ground truth
@@ -387,10 +385,17 @@ class ResultsFile:
     segs: list | None = None   # the raw segmentations (general path), for iter_pairs
 
 
-def load_results(path, gtf: GroundTruthFile, params: Params) -> ResultsFile:
+def read_results(path) -> tuple:
+    """Read a results file and run the scanner (no ground truth needed: may run on a thread
+    while the ground truth is read). Pass the returned value to :func:`load_results`."""
     path = str(path)
     buf = _read_bytes(path)
-    fast = _scan_results(buf, path, gtf, params)
+    return path, buf, _scan_raw(buf)
+
+
+def load_results(path, gtf: GroundTruthFile, params: Params, scanned: tuple | None = None) -> ResultsFile:
+    path, buf, raw = scanned if scanned is not None else read_results(path)
+    fast = _scan_results(buf, raw, path, gtf, params)
     if fast is not None:
         return fast
     data = _parse_json(buf, path)
@@ -496,10 +501,12 @@ def _parse_json(buf: np.ndarray, path):
         raise FormatError(f"invalid JSON: {first_error}", file=path) from None
 
 
-def _scan_results(buf: np.ndarray, path, gtf: GroundTruthFile, params: Params) -> ResultsFile | None:
-    """The numba fast path for the usual file layout; None when the file needs the general path."""
+def _scan_raw(buf: np.ndarray):
+    """``(status, n, ScanOutput)`` of the numba scanner over a results file's bytes."""
     n_brace = S.count_byte(buf, 123)
-    has_boxes = b'"bbox"' in buf.base if isinstance(buf.base, bytes) else True
+    # pycocotools decides from the first record whether results have boxes; look near the start
+    # (if boxes show up later anyway, the scanner gives up and orjson reads the file)
+    has_boxes = buf[:1 << 16].tobytes().find(b'"bbox"') >= 0
     cap = n_brace // 2 + 64  # a record with a segmentation object holds two braces
     for _ in range(2):
         out = S.ScanOutput(cap, has_boxes)
@@ -507,6 +514,12 @@ def _scan_results(buf: np.ndarray, path, gtf: GroundTruthFile, params: Params) -
         if status != S.FULL:
             break
         cap = n_brace + 64
+    return status, n, out
+
+
+def _scan_results(buf: np.ndarray, raw, path, gtf: GroundTruthFile, params: Params) -> ResultsFile | None:
+    """The numba fast path for the usual file layout; None when the file needs the general path."""
+    status, n, out = raw
     if status != S.OK:
         return None
     if n == 0:

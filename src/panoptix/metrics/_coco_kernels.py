@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit
+from numba.extending import register_jitable
 
 FP, TP, IGNORED = 0, 1, 2
 
@@ -30,7 +31,7 @@ _EPS = np.spacing(1)  # pycocotools adds it to tp+fp before dividing
 
 
 # --------------------------------------------------------------------------- RLE strings
-@njit(cache=True, nogil=True)
+@register_jitable
 def _decode_one(buf, lo, hi, total, starts, ends, out_at, write, escaped):
     """Walk one compressed RLE string ``buf[lo:hi]`` (COCO's 6-bit LEB128-like code,
     run lengths after the third stored as differences to the one two places back).
@@ -192,7 +193,12 @@ def union_parts(part_off, iv_off, starts, ends):
 @njit(cache=True, nogil=True)
 def rle_bbox(iv_off, starts, ends, heights):
     """COCO ``[x, y, w, h]`` of interval masks, as pycocotools' ``toBbox`` gives it
-    (a run that wraps to another column widens the box to the full image height)."""
+    (a run that wraps to another column widens the box to the full image height).
+
+    Known difference: ``toBbox`` also counts the ends of *empty* foreground runs, which only a
+    hand-made uncompressed RLE can contain (pycocotools' encoders never write them); here they
+    are not part of the mask and do not widen the box. Used for ``bbox`` evaluation of results
+    without a ``bbox`` field and for ground truth without one."""
     n = len(iv_off) - 1
     out = np.zeros((n, 4))
     for i in range(n):
@@ -227,7 +233,7 @@ def rle_bbox(iv_off, starts, ends, heights):
 
 
 # --------------------------------------------------------------------------- IoU
-@njit(cache=True, nogil=True)
+@register_jitable
 def _intersection(as_, ae, alo, ahi, bs, be, blo, bhi):
     a = alo
     b = blo

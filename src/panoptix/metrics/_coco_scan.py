@@ -20,10 +20,16 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit
+from numba.extending import register_jitable
 
 OK, GIVE_UP, FULL = 0, 1, 2
 
-_POW10 = np.array([10.0 ** i for i in range(23)])
+# The helpers are ``register_jitable``: compiled inside the kernels that call them rather than as
+# libraries of their own, which halves the (one-off) compile time of the scanners.
+
+# exact powers of ten; a tuple, not an array: numba freezes it as a constant (a global array can
+# make a function impossible to cache)
+_POW10 = tuple(10.0 ** i for i in range(23))
 
 # key ids
 K_OTHER, K_IMAGE, K_CAT, K_SCORE, K_SEG, K_BBOX, K_SIZE, K_COUNTS = 0, 1, 2, 3, 4, 5, 6, 7
@@ -34,7 +40,7 @@ _KEYS = {
 }
 
 
-@njit(cache=True, nogil=True, inline="always")
+@register_jitable
 def _ws(buf, p, n):
     while p < n:
         c = buf[p]
@@ -45,7 +51,7 @@ def _ws(buf, p, n):
     return p
 
 
-@njit(cache=True, nogil=True)
+@register_jitable
 def _string_end(buf, p, n):
     """``p`` at the opening quote; returns (index of the closing quote, has_escape) or (-1, False)."""
     p += 1
@@ -64,7 +70,7 @@ def _string_end(buf, p, n):
     return -1, esc
 
 
-@njit(cache=True, nogil=True)
+@register_jitable
 def _key_id(buf, a, b):
     """Which known key ``buf[a:b]`` is (bytes between the quotes)."""
     n = b - a
@@ -98,8 +104,8 @@ def _key_id(buf, a, b):
     return K_OTHER
 
 
-@njit(cache=True, nogil=True)
-def _number(buf, p, n, pow10):
+@register_jitable
+def _number(buf, p, n):
     """Parse a JSON number at ``p``.
 
     Returns ``(end, value, is_int, int_value, exact)``; ``end`` = -1 on a syntax error.
@@ -172,9 +178,9 @@ def _number(buf, p, n, pow10):
     if exact:
         f = float(mant)
         if e10 >= 0:
-            val = f * pow10[e10]
+            val = f * _POW10[e10]
         else:
-            val = f / pow10[-e10]
+            val = f / _POW10[-e10]
         if neg:
             val = -val
     if mant == 0:
@@ -183,7 +189,7 @@ def _number(buf, p, n, pow10):
     return p, val, is_int, ival, exact
 
 
-@njit(cache=True, nogil=True)
+@register_jitable
 def _skip_value(buf, p, n):
     """Index after the JSON value at ``p`` (any type), -1 on a syntax error."""
     c = buf[p]
@@ -218,7 +224,7 @@ def _skip_value(buf, p, n):
         ok = (p + 5 <= n and buf[p + 1] == 97 and buf[p + 2] == 108 and buf[p + 3] == 115
               and buf[p + 4] == 101)
         return p + 5 if ok else -1
-    q, _, _, _, _ = _number(buf, p, n, _POW10)
+    q, _, _, _, _ = _number(buf, p, n)
     return q
 
 
@@ -244,7 +250,7 @@ class ScanOutput:
                             self.bbox, self.bbox_slow, self.bbox_len)
 
 
-@njit(cache=True, nogil=True)
+@register_jitable
 def _scan_segmentation(buf, p, n, r, seg, size):
     """``{"size": [h, w], "counts": "..."}`` at ``p`` (keys in any order, others skipped).
     Returns the index after it, or -1."""
@@ -278,7 +284,7 @@ def _scan_segmentation(buf, p, n, r, seg, size):
                 return -1
             for k in range(2):
                 p = _ws(buf, p + 1, n)
-                q, v, is_int, iv, ex = _number(buf, p, n, _POW10)
+                q, v, is_int, iv, ex = _number(buf, p, n)
                 if q < 0 or not is_int:
                     return -1
                 size[r, k] = iv
@@ -300,7 +306,7 @@ def _scan_segmentation(buf, p, n, r, seg, size):
             return -1
 
 
-@njit(cache=True, nogil=True)
+@register_jitable
 def _scan_box(buf, p, n, r, bbox, bbox_slow, bbox_len):
     """``[x, y, w, h]`` (or ``[]``) at ``p``; returns the index after it, or -1."""
     p = _ws(buf, p + 1, n)
@@ -309,7 +315,7 @@ def _scan_box(buf, p, n, r, bbox, bbox_slow, bbox_len):
         bbox_len[r] = 0
         return p + 1
     while True:
-        q, v, is_int, iv, ex = _number(buf, p, n, _POW10)
+        q, v, is_int, iv, ex = _number(buf, p, n)
         if q < 0 or k >= 4:
             return -1
         bbox[r, k] = v
@@ -325,7 +331,7 @@ def _scan_box(buf, p, n, r, bbox, bbox_slow, bbox_len):
             return -1
 
 
-@njit(cache=True, nogil=True)
+@register_jitable
 def _scan_record(buf, p, n, r, img, cat, score, slow, seg, size, has, bbox, bbox_slow, bbox_len):
     """One ``{...}`` detection record at ``p``; returns the index after it, or -1."""
     p = _ws(buf, p + 1, n)
@@ -347,7 +353,7 @@ def _scan_record(buf, p, n, r, img, cat, score, slow, seg, size, has, bbox, bbox
         if p >= n:
             return -1
         if key == K_IMAGE or key == K_CAT or key == K_SCORE:
-            q, v, is_int, iv, ex = _number(buf, p, n, _POW10)
+            q, v, is_int, iv, ex = _number(buf, p, n)
             if q < 0:
                 return -1
             if key == K_SCORE:

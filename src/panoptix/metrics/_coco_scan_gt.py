@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit
+from numba.extending import register_jitable
 
-from ._coco_scan import _POW10, GIVE_UP, OK, _number, _skip_value, _string_end, _ws
+from ._coco_scan import GIVE_UP, OK, _number, _skip_value, _string_end, _ws
 
 GROW = -2  # a growable array is full: grow and scan the record again
 
@@ -30,7 +31,7 @@ T_OTHER, T_IMAGES, T_ANNS, T_CATS = 0, 1, 2, 3
 A_OTHER, A_ID, A_IMG, A_CAT, A_CROWD, A_AREA, A_BBOX, A_SEG, A_SIZE, A_COUNTS = range(10)
 
 
-@njit(cache=True, nogil=True)
+@register_jitable
 def _eq(buf, a, b, word):
     if b - a != len(word):
         return False
@@ -40,7 +41,9 @@ def _eq(buf, a, b, word):
     return True
 
 
-_W = {name: np.frombuffer(name.encode(), np.uint8).copy() for name in (
+# key names as tuples of bytes: numba freezes global tuples as constants (a global array can make a
+# function impossible to cache)
+_W = {name: tuple(name.encode()) for name in (
     "images", "annotations", "categories", "id", "image_id", "category_id", "iscrowd", "area", "bbox",
     "segmentation", "size", "counts")}
 W_IMAGES, W_ANNS, W_CATS = _W["images"], _W["annotations"], _W["categories"]
@@ -48,7 +51,7 @@ W_ID, W_IMG, W_CAT, W_CROWD = _W["id"], _W["image_id"], _W["category_id"], _W["i
 W_AREA, W_BBOX, W_SEG, W_SIZE, W_COUNTS = _W["area"], _W["bbox"], _W["segmentation"], _W["size"], _W["counts"]
 
 
-@njit(cache=True, nogil=True)
+@register_jitable
 def _ann_key(buf, a, b):
     if _eq(buf, a, b, W_ID):
         return A_ID
@@ -109,18 +112,18 @@ class GtScan:
                 setattr(self, name, b)
 
 
-@njit(cache=True, nogil=True)
+@register_jitable
 def _int_value(buf, p, n):
     """An integer (or true/false for iscrowd) at ``p``: (end, value, ok)."""
     if buf[p] == 116 and p + 4 <= n:  # true
         return p + 4, 1, buf[p + 1] == 114 and buf[p + 2] == 117 and buf[p + 3] == 101
     if buf[p] == 102 and p + 5 <= n:  # false
         return p + 5, 0, buf[p + 1] == 97 and buf[p + 2] == 108 and buf[p + 3] == 115 and buf[p + 4] == 101
-    q, v, is_int, iv, ex = _number(buf, p, n, _POW10)
+    q, v, is_int, iv, ex = _number(buf, p, n)
     return q, iv, q >= 0 and is_int
 
 
-@njit(cache=True, nogil=True)
+@register_jitable
 def _scan_ann(buf, p, n, r, ints, area, box, slow, info, size, coords, nc, parts, npart, counts, ncount,
               cslow, nslow):
     """One annotation at ``p`` (``{``). Returns (end, nc, npart, ncount, nslow); end -1 odd, GROW full."""
@@ -151,7 +154,7 @@ def _scan_ann(buf, p, n, r, ints, area, box, slow, info, size, coords, nc, parts
             has |= H_ID if key == A_ID else (H_IMG if key == A_IMG else (H_CAT if key == A_CAT else H_CROWD))
             p = q
         elif key == A_AREA:
-            q, v, is_int, iv, ex = _number(buf, p, n, _POW10)
+            q, v, is_int, iv, ex = _number(buf, p, n)
             if q < 0:
                 return -1, nc, npart, ncount, nslow
             area[r] = v
@@ -167,7 +170,7 @@ def _scan_ann(buf, p, n, r, ints, area, box, slow, info, size, coords, nc, parts
                 p += 1
             else:
                 while True:
-                    q, v, is_int, iv, ex = _number(buf, p, n, _POW10)
+                    q, v, is_int, iv, ex = _number(buf, p, n)
                     if q < 0 or k >= 4:
                         return -1, nc, npart, ncount, nslow
                     box[r, k] = v
@@ -206,7 +209,7 @@ def _scan_ann(buf, p, n, r, ints, area, box, slow, info, size, coords, nc, parts
                             while True:
                                 if nc >= len(coords) or nslow >= len(cslow):
                                     return GROW, nc, npart, ncount, nslow
-                                q, v, is_int, iv, ex = _number(buf, p, n, _POW10)
+                                q, v, is_int, iv, ex = _number(buf, p, n)
                                 if q < 0:
                                     return -1, nc, npart, ncount, nslow
                                 coords[nc] = v

@@ -67,19 +67,17 @@ Deliberate differences, all on input pycocotools rejects or mishandles:
 
 from __future__ import annotations
 
-import math
 import os
 import time
 from typing import Callable, Iterator
 
 import numpy as np
 
-from ..core.errors import FormatError, PanoptixError, SizeMismatchError, ValidationError
+from ..core.errors import FormatError, SizeMismatchError, ValidationError
 from ..core.labels import Instances
 from ..core.taxonomy import Taxonomy
 from . import _coco_kernels as K
-from ._coco_batch import (Batch, Detections, GroundTruth, Params, SegmentationMasks, StringMasks,
-                          evaluate_batch)
+from ._coco_batch import Batch, Detections, GroundTruth, Params, SegmentationMasks, evaluate_batch
 from .base import EvalResult, Evaluator
 
 __all__ = ["InstanceEvaluator", "evaluate_coco", "coco_pairs", "SUMMARY_KEYS"]
@@ -87,6 +85,8 @@ __all__ = ["InstanceEvaluator", "evaluate_coco", "coco_pairs", "SUMMARY_KEYS"]
 #: The 12 numbers of pycocotools' ``stats``, in order.
 SUMMARY_KEYS = ("AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10", "AR100", "ARs", "ARm", "ARl")
 AREA_LABELS = ("all", "small", "medium", "large")
+#: detections from which ``compute()`` accumulates categories on several threads
+_THREADED_ACCUMULATE = 50_000
 
 
 class InstanceEvaluator(Evaluator):
@@ -138,6 +138,8 @@ class InstanceEvaluator(Evaluator):
         else:
             self._cat_ids = None
         self._blocks: list[dict] = []
+        self._seen: set = set()  # image ids of the blocks (duplicate check)
+        self._seen_blocks = 0
         self._ignored = {"gt_unknown_category": 0, "dt_unknown_category": 0}
 
     # ------------------------------------------------------------------ update
@@ -179,42 +181,48 @@ class InstanceEvaluator(Evaluator):
         if self._cat_ids is not None:
             gsel = gsel[np.isin(gt.category_ids, self._cat_ids)]
             dsel = dsel[np.isin(pred.category_ids, self._cat_ids)]
-            self._ignored["gt_unknown_category"] += len(gt) - len(gsel)
-            self._ignored["dt_unknown_category"] += len(pred) - len(dsel)
         h, w = gt.height, gt.width
-        g_err = _instance_error(gt, image_id)
-        d_err = _instance_error(pred, image_id)
+        g_err = _instance_error(gt, image_id, gsel)
+        d_err = _instance_error(pred, image_id, dsel)
         if P.iou_type == "bbox":
             gmasks = dmasks = None
             gboxes = gt.bboxes[gsel] if len(gsel) else np.zeros((0, 4))
             dboxes = pred.bboxes[dsel] if len(dsel) else np.zeros((0, 4))
         else:
+            # the segmentations as given (polygons batched through pycocotools' C code), read exactly
+            # as COCO.annToRLE / Instances.rles read them
             gboxes = dboxes = None
-            gmasks = StringMasks.from_counts([r["counts"] for r in _rles(gt, gsel, image_id)],
-                                             np.full(len(gsel), h * w, np.int64))
-            dmasks = StringMasks.from_counts([r["counts"] for r in _rles(pred, dsel, image_id)],
-                                             np.full(len(dsel), h * w, np.int64))
+            gmasks = SegmentationMasks([gt.segmentations[i] for i in gsel.tolist()], np.full(len(gsel), h),
+                                       np.full(len(gsel), w), make_error=g_err)
+            dmasks = SegmentationMasks([pred.segmentations[i] for i in dsel.tolist()], np.full(len(dsel), h),
+                                       np.full(len(dsel), w), make_error=d_err)
         g_area = gt.areas[gsel] if len(gsel) else np.zeros(0)
         gtruth = GroundTruth(img=np.zeros(len(gsel), np.int64), cat=gt.category_ids[gsel], crowd=gt.iscrowd[gsel],
                              area=np.asarray(g_area, np.float64), ids=gt.ids[gsel], masks=gmasks, boxes=gboxes,
-                             make_error=lambda i, msg: g_err(int(gsel[i]), msg))
+                             make_error=g_err)
         dets = Detections(img=np.zeros(len(dsel), np.int64), cat=pred.category_ids[dsel],
                           score=pred.scores[dsel], area=None if dt_areas is None else dt_areas[dsel],
-                          masks=dmasks, boxes=dboxes, make_error=lambda i, msg: d_err(int(dsel[i]), msg))
+                          masks=dmasks, boxes=dboxes, make_error=d_err)
         block = evaluate_batch(Batch([image_id], np.array([h]), np.array([w]), gtruth, dets), P)
-        self._add_blocks([block])
+        self._add_blocks([block])  # (only now is the state touched: a bad image leaves no trace)
+        self._ignored["gt_unknown_category"] += len(gt) - len(gsel)
+        self._ignored["dt_unknown_category"] += len(pred) - len(dsel)
 
     def _add_blocks(self, blocks: list[dict]) -> None:
-        seen = self._seen_ids()
-        for b in blocks:
-            for i in b["image_ids"]:
+        if getattr(self, "_seen_blocks", None) != len(self._blocks):
+            # the block list was set from outside (e.g. panoptix.distributed): rebuild the id set
+            self._seen = {i for b in self._blocks for i in b["image_ids"]}
+        new = [i for b in blocks for i in b["image_ids"]]
+        fresh = set(new)
+        if len(fresh) != len(new) or not self._seen.isdisjoint(fresh):
+            seen = set(self._seen)
+            for i in new:
                 if i in seen:
                     raise ValidationError("image evaluated twice", image_id=i)
                 seen.add(i)
+        self._seen |= fresh
         self._blocks.extend(blocks)
-
-    def _seen_ids(self) -> set:
-        return {i for b in self._blocks for i in b["image_ids"]}
+        self._seen_blocks = len(self._blocks)
 
     def _merge_state(self, other: "InstanceEvaluator") -> None:
         if other.params != self.params:
@@ -290,9 +298,8 @@ class InstanceEvaluator(Evaluator):
         order = order[np.argsort(dk[order], kind="stable")]
         K.sort_runs_by_score(order, dk, d_score)
         cat_lo = np.searchsorted(dk[order], np.arange(Kn + 1)) if Kn else np.zeros(1, np.int64)
-        precision, recall, scores = K.accumulate(cat_lo.astype(np.int64), order.astype(np.int64), d_pos,
-                                                 d_score, d_status, npig,
-                                                 np.array(P.max_dets, np.int64), P.rec_array)
+        precision, recall, scores = _accumulate(cat_lo.astype(np.int64), order.astype(np.int64), d_pos, d_score,
+                                                d_status, npig, np.array(P.max_dets, np.int64), P.rec_array)
         stats = summarize(precision, recall, P)
         summary = {k: float(v) for k, v in zip(SUMMARY_KEYS, stats)}
         per_class = {}
@@ -310,6 +317,26 @@ class InstanceEvaluator(Evaluator):
             "per_image": per_image, "ignored": dict(self._ignored), "num_images": len(image_ids),
         }
         return EvalResult(self.task, summary, per_class, extra)
+
+
+def _accumulate(cat_lo, order, pos, scores, status, npig, max_dets, rec_thrs):
+    """:func:`_coco_kernels.accumulate`, categories split over threads (the kernel releases the GIL;
+    categories are independent, so the split never changes a number)."""
+    n_cat = len(cat_lo) - 1
+    threads = min(_jobs(None), n_cat)
+    if threads < 2 or len(order) < _THREADED_ACCUMULATE:
+        return K.accumulate(cat_lo, order, pos, scores, status, npig, max_dets, rec_thrs)
+    # contiguous category ranges with about the same number of detections each
+    cuts = np.searchsorted(cat_lo, np.linspace(0, cat_lo[-1], threads + 1)[1:-1])
+    edges = np.unique(np.concatenate(([0], np.clip(cuts, 0, n_cat), [n_cat])))
+    ranges = [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:]) if b > a]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(len(ranges)) as pool:
+        parts = list(pool.map(lambda r: K.accumulate(cat_lo[r[0]:r[1] + 1], order, pos, scores, status,
+                                                     npig[r[0]:r[1]], max_dets, rec_thrs), ranges))
+    return (np.concatenate([p[0] for p in parts], axis=2), np.concatenate([p[1] for p in parts], axis=1),
+            np.concatenate([p[2] for p in parts], axis=2))
 
 
 def summarize(precision: np.ndarray, recall: np.ndarray, params: Params) -> np.ndarray:
@@ -373,17 +400,9 @@ def _per_image(image_ids, ranks, d_img, d_status, g_img, g_npig) -> dict:
             "fn": (ngt - tp)[:n]}
 
 
-def _rles(inst: Instances, sel, image_id):
-    try:
-        rles = inst.rles
-    except PanoptixError as exc:
-        raise exc.at(image_id=image_id) from None
-    return [rles[i] for i in sel.tolist()]
-
-
-def _instance_error(inst: Instances, image_id):
+def _instance_error(inst: Instances, image_id, sel):
     def make(i, msg):
-        return FormatError(msg, image_id=image_id, segment_id=int(inst.ids[i]))
+        return FormatError(msg, image_id=image_id, segment_id=int(inst.ids[sel[i]]))
     return make
 
 
@@ -414,7 +433,8 @@ def evaluate_coco(gt_json_path, results_json_path, *, iou_type: str = "segm", jo
     Returns
     -------
     EvalResult
-        As :meth:`InstanceEvaluator.compute`, plus ``extra["timings"]`` (seconds per phase).
+        As :meth:`InstanceEvaluator.compute`, plus ``extra["timings"]``: seconds spent reading
+        both files (``read``), matching (``evaluate``), accumulating (``accumulate``), ``total``.
     """
     from . import _coco_files as F
 
@@ -425,20 +445,29 @@ def evaluate_coco(gt_json_path, results_json_path, *, iou_type: str = "segm", jo
         raise TypeError(f"unknown option(s): {', '.join(sorted(opts))}")
     timings = {}
     t0 = time.perf_counter()
-    gtf = F.load_ground_truth(gt_json_path, params)
-    timings["read_gt"] = time.perf_counter() - t0
-    t1 = time.perf_counter()
-    dtf = F.load_results(results_json_path, gtf, params)
-    timings["read_results"] = time.perf_counter() - t1
+    jobs = _jobs(jobs)
+    if jobs > 1:
+        # the two files are read and scanned at the same time (the scanners release the GIL)
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(1) as pool:
+            scanning = pool.submit(F.read_results, results_json_path)
+            gtf = F.load_ground_truth(gt_json_path, params)  # (on an error here, `with` waits for the thread)
+            scanned = scanning.result()
+    else:
+        gtf = F.load_ground_truth(gt_json_path, params)
+        scanned = None
+    dtf = F.load_results(results_json_path, gtf, params, scanned)
+    timings["read"] = time.perf_counter() - t0
     t2 = time.perf_counter()
-    blocks = F.run_shards(gtf, dtf, params, jobs=_jobs(jobs), progress=progress)
+    blocks = F.run_shards(gtf, dtf, params, jobs=jobs, progress=progress)
     timings["evaluate"] = time.perf_counter() - t2
     t3 = time.perf_counter()
     ev = InstanceEvaluator(iou_type=iou_type, iou_thresholds=params.iou_thrs, max_dets=params.max_dets,
                            area_ranges=params.area_rng, use_cats=params.use_cats,
                            boundary_dilation_ratio=params.dilation_ratio)
     ev._cat_ids = np.asarray(gtf.cat_ids, np.int64)
-    ev._blocks = blocks
+    ev._add_blocks(blocks)
     ev._ignored = {"gt_unknown_category": gtf.n_unknown_cat, "dt_unknown_category": dtf.n_unknown_cat}
     res = ev.compute()
     timings["accumulate"] = time.perf_counter() - t3
