@@ -255,3 +255,23 @@ def test_usage_errors_are_not_tracebacks(semantic_data):
     assert proc.exit_code == 2 and "Traceback" not in proc.stderr
     proc = invoke("eval", "semantic", gt_dir, pred_dir, "--num-classes", "3", "--convention", "voc")
     assert proc.exit_code == 2 and "Traceback" not in proc.stderr
+
+
+# --------------------------------------------------------------------------- --dask
+def test_dask_option_gives_the_same_json(panoptic_data, semantic_data, instance_data, tmp_path):
+    """`--dask local:2` shards over a real local Dask cluster: the JSON is identical."""
+    gt_json, pred_json = panoptic_data
+    gt_dir, pred_dir = semantic_data
+    gt, pred = instance_data
+    runs = {
+        "panoptic": ["eval", "panoptic", gt_json, pred_json],
+        "semantic": ["eval", "semantic", gt_dir, pred_dir, "--num-classes", 6],
+        "instance": ["eval", "instance", gt, pred],
+    }
+    for task, args in runs.items():
+        single, dist = tmp_path / f"{task}-1.json", tmp_path / f"{task}-dask.json"
+        r = invoke(*args, "--json", single, "--jobs", "1")
+        assert r.exit_code == 0, r.output
+        r = invoke(*args, "--json", dist, "--dask", "local:2")
+        assert r.exit_code == 0, r.output
+        assert json.loads(dist.read_text()) == json.loads(single.read_text()), task

@@ -255,3 +255,17 @@ def test_text_prompt_classes_from_the_command_line(tiny, coco_images, tmp_path):
     res = _run("predict", "-m", tiny("segformer"), coco_images[0], "-o", tmp_path / "x", "--classes", "cat",
                "--device", "cpu")
     assert res.exit_code == 2 and "bad option for SemanticSegmenter" in res.stderr
+
+
+def test_dask_option_writes_the_same_outputs(tiny, coco_images, tmp_path):
+    """`--dask local:2`: the model runs in Dask workers; the files match a single-process run."""
+    model = tiny("segformer")
+    single, dist = tmp_path / "single", tmp_path / "dask"
+    base = ["predict", "-m", model, *coco_images[:3], "--device", "cpu", "--format", "semantic-png"]
+    assert _run(*base, "-o", single).exit_code == 0
+    res = _run(*base, "-o", dist, "--dask", "local:2")
+    assert res.exit_code == 0, res.output
+    pngs = sorted(p.relative_to(single).as_posix() for p in single.rglob("*.png"))
+    assert len(pngs) == 3 and pngs == sorted(p.relative_to(dist).as_posix() for p in dist.rglob("*.png"))
+    for name in pngs:
+        assert np.array_equal(np.array(Image.open(single / name)), np.array(Image.open(dist / name))), name

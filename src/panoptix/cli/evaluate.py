@@ -40,6 +40,8 @@ class Convention(str, Enum):
 
 JSON_HELP = "Write the numbers as JSON to this file (fractions in [0, 1], null where undefined)."
 JOBS_HELP = "Worker processes (default: all cores)."
+DASK_HELP = ("Run on Dask: 'local:N' (a local cluster of N processes) or a scheduler address such as "
+             "tcp://scheduler:8786. Same numbers as a single-process run.")
 
 
 @eval_app.command("instance")
@@ -49,6 +51,7 @@ def instance(
     json_out: Optional[Path] = typer.Option(None, "--json", help=JSON_HELP),
     iou_type: IoUType = typer.Option(IoUType.segm, "--iou-type", help="Mask IoU, box IoU or Boundary IoU."),
     jobs: Optional[int] = typer.Option(None, "--jobs", min=1, help=JOBS_HELP),
+    dask: Optional[str] = typer.Option(None, "--dask", metavar="ADDRESS", help=DASK_HELP),
 ):
     """COCO mask/box AP and AR, exactly as pycocotools' COCOeval.
 
@@ -59,15 +62,18 @@ def instance(
 
       panoptix eval instance instances_val2017.json results.json --json scores.json
     """
-    _instance(gt, pred, json_out, iou_type.value, jobs)
+    _instance(gt, pred, json_out, iou_type.value, jobs, dask)
 
 
 @handle_errors
-def _instance(gt, pred, json_out, iou_type, jobs):
+def _instance(gt, pred, json_out, iou_type, jobs, dask):
     from ..metrics.instance import SUMMARY_KEYS, evaluate_coco
 
     with _progress("instance") as cb:
-        res = evaluate_coco(gt, pred, iou_type=iou_type, jobs=jobs, progress=cb)
+        if dask:
+            res = _distributed("instance", gt, pred, dask, cb, iou_type=iou_type)
+        else:
+            res = evaluate_coco(gt, pred, iou_type=iou_type, jobs=jobs, progress=cb)
     n = res.extra.get("num_images")
     _finish(res, json_out, SUMMARY_KEYS, f"COCO {iou_type} AP/AR" + (f" ({n} images)" if n is not None else ""),
             ["AP"])
@@ -81,6 +87,7 @@ def panoptic(
     pred_dir: Optional[Path] = typer.Option(None, "--pred-dir", help="Prediction PNG folder (default: PRED path without .json)."),
     json_out: Optional[Path] = typer.Option(None, "--json", help=JSON_HELP),
     jobs: Optional[int] = typer.Option(None, "--jobs", min=1, help=JOBS_HELP),
+    dask: Optional[str] = typer.Option(None, "--dask", metavar="ADDRESS", help=DASK_HELP),
 ):
     """Panoptic quality PQ = SQ x RQ for all, thing and stuff classes, exactly as panopticapi.
 
@@ -91,15 +98,19 @@ def panoptic(
 
       panoptix eval panoptic panoptic_val2017.json predictions.json --json pq.json
     """
-    _panoptic(gt, pred, gt_dir, pred_dir, json_out, jobs)
+    _panoptic(gt, pred, gt_dir, pred_dir, json_out, jobs, dask)
 
 
 @handle_errors
-def _panoptic(gt, pred, gt_dir, pred_dir, json_out, jobs):
+def _panoptic(gt, pred, gt_dir, pred_dir, json_out, jobs, dask):
     from ..metrics.panoptic import SUMMARY_KEYS, evaluate_panoptic_folder
 
     with _progress("panoptic") as cb:
-        res = evaluate_panoptic_folder(gt, pred, gt_dir, pred_dir, jobs=jobs, progress=cb)
+        if dask:
+            folders = {k: v for k, v in (("gt_folder", gt_dir), ("pred_folder", pred_dir)) if v is not None}
+            res = _distributed("panoptic", gt, pred, dask, cb, **folders)
+        else:
+            res = evaluate_panoptic_folder(gt, pred, gt_dir, pred_dir, jobs=jobs, progress=cb)
     names = {k: v["name"] for k, v in res.extra["categories"].items()}
     kinds = {k: ("thing" if v["isthing"] else "stuff") for k, v in res.extra["categories"].items()}
     _finish(res, json_out, SUMMARY_KEYS, f"Panoptic quality ({res.extra['images']} images)", ["PQ", "SQ", "RQ"],
@@ -116,6 +127,7 @@ def semantic(
     convention: Convention = typer.Option(Convention.mmseg, "--convention", help="Which classes the means run over (see docs)."),
     json_out: Optional[Path] = typer.Option(None, "--json", help=JSON_HELP),
     jobs: Optional[int] = typer.Option(None, "--jobs", min=1, help=JOBS_HELP),
+    dask: Optional[str] = typer.Option(None, "--dask", metavar="ADDRESS", help=DASK_HELP),
 ):
     """Semantic segmentation: mIoU, fwIoU, pixel accuracy, mean accuracy, mean Dice.
 
@@ -127,19 +139,29 @@ def semantic(
 
       panoptix eval semantic gtFine/val predictions/ --num-classes 19 --json miou.json
     """
-    _semantic(gt_dir, pred_dir, num_classes, ignore_index, reduce_zero_label, convention.value, json_out, jobs)
+    _semantic(gt_dir, pred_dir, num_classes, ignore_index, reduce_zero_label, convention.value, json_out, jobs,
+              dask)
 
 
 @handle_errors
-def _semantic(gt_dir, pred_dir, num_classes, ignore_index, reduce_zero_label, convention, json_out, jobs):
+def _semantic(gt_dir, pred_dir, num_classes, ignore_index, reduce_zero_label, convention, json_out, jobs, dask):
     from ..metrics.semantic import SUMMARY_KEYS, evaluate_semantic_folder
 
+    opts = dict(ignore_index=ignore_index, reduce_zero_label=reduce_zero_label, convention=convention)
     with _progress("semantic") as cb:
-        res = evaluate_semantic_folder(gt_dir, pred_dir, num_classes, ignore_index=ignore_index,
-                                       reduce_zero_label=reduce_zero_label, convention=convention, jobs=jobs,
-                                       progress=cb)
+        if dask:
+            res = _distributed("semantic", gt_dir, pred_dir, dask, cb, num_classes=num_classes, **opts)
+        else:
+            res = evaluate_semantic_folder(gt_dir, pred_dir, num_classes, jobs=jobs, progress=cb, **opts)
     _finish(res, json_out, SUMMARY_KEYS, f"Semantic segmentation ({res.extra['images']} images, {convention})",
             ["IoU", "Acc", "Dice"])
+
+
+def _distributed(task, gt, pred, address, progress, **opts):
+    """The same evaluation sharded over a Dask cluster (panoptix.distributed)."""
+    from ..distributed import evaluate_distributed
+
+    return evaluate_distributed(task, gt, pred, address=address, progress=progress, **opts)
 
 
 def register(app: typer.Typer) -> None:

@@ -15,6 +15,8 @@ same settings skips the images that have a record and rebuilds the index from al
 
 from __future__ import annotations
 
+import contextlib
+
 import warnings
 from pathlib import Path
 from typing import List, Optional
@@ -177,6 +179,9 @@ def predict(
         None, help="Universal models (panoptic): fraction of a query's mask it must keep."),
     max_side: int = typer.Option(2048, help="Shrink larger images before inference (labels scaled back)."),
     overwrite: bool = typer.Option(False, help="Redo images already written by an earlier run."),
+    dask: Optional[str] = typer.Option(None, "--dask", metavar="ADDRESS",
+                                       help="Predict on Dask: 'local:N' or a scheduler address (tcp://host:8786); "
+                                            "the model is loaded once per worker, GPU workers used when present."),
 ):
     """Predict labels for images with a model and write them as COCO / PNG files.
 
@@ -201,6 +206,9 @@ def predict(
         fmt = FORMAT_OF_TASK[task]
     if out.exists() and not out.is_dir():
         raise OutputError("--out must be a folder", file=out)
+    if dask:
+        return _predict_on_dask(dask, model, images, out, task, fmt, batch_size, overwrite,
+                                dict(device=device, categories=categories, max_side=max_side))
     items = _gather(images)
     ids = _image_ids(items, ids_from)
     if len(set(map(str, ids))) != len(ids):
@@ -277,6 +285,34 @@ def predict(
     index = _write_index(out, fmt, records, seg.taxonomy, model)
     console.print(f"[green]wrote[/] {len(pending)} images ({skipped} already done) as {fmt} to {index}",
                   highlight=False)
+
+
+def _predict_on_dask(address, model, images, out, task, fmt, batch_size, overwrite, model_options) -> None:
+    """The same outputs, written shard by shard by Dask workers (panoptix.distributed)."""
+    from ..distributed import predict_distributed
+
+    model_options = {k: v for k, v in model_options.items() if v is not None}
+    with _progress_callback("predicting") as progress:
+        report = predict_distributed(model, [str(p) for p in images], out, address=address, batch_size=batch_size,
+                                     format=fmt, task=task, model_options=model_options, overwrite=overwrite,
+                                     progress=progress)
+    console.print(f"[green]wrote[/] {report.predicted} images ({report.skipped} already done) "
+                  f"in {report.shards} shards to {out}", highlight=False)
+
+
+@contextlib.contextmanager
+def _progress_callback(description: str):
+    """A (done, total) callback driving one progress bar."""
+    state = {"task": None}
+    from rich.progress import Progress
+
+    with Progress(console=err_console, transient=True) as progress:
+        def update(done: int, total: int) -> None:
+            if state["task"] is None:
+                state["task"] = progress.add_task(description, total=total)
+            progress.update(state["task"], completed=done, total=total)
+
+        yield update
 
 
 def _show(caught) -> None:
