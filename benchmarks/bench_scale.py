@@ -277,8 +277,12 @@ def run(args) -> None:
           f"{'load':>5} {'AP':>7}  same 12 numbers")
     for r in rows:
         ap = f"{r['stats'][0]:.4f}" if "stats" in r else "-"
-        same = "-" if "stats" not in r or ref is None else ("yes" if r["stats"] == ref else
-                                                            f"max diff {max(abs(a - b) for a, b in zip(r['stats'], ref)):.1e}")
+        if "stats" not in r or ref is None:
+            same = "-"
+        elif r["stats"] == ref:
+            same = "yes"
+        else:
+            same = f"max diff {max(abs(a - b) for a, b in zip(r['stats'], ref)):.1e}"
         print(f"{r['tool']:18} {r['verdict'][:20]:20} {r['wall_s']:7.1f} {r['peak_rss_gb']:11.2f} "
               f"{r['main_process_peak_gb']:8.2f} {r['largest_other_process_peak_gb']:9.2f} {r['load_average']:5.1f} "
               f"{ap:>7}  {same}")

@@ -76,14 +76,17 @@ def connect(address="local:2", *, timeout: float = 30, **local_options) -> Itera
     ClusterError
         The address is not understood or the scheduler does not answer.
     """
-    from distributed import Client, LocalCluster
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise ClusterError("Dask is not installed: pip install 'panoptix[dask]'") from None
 
     if isinstance(address, Client):
         yield address
         return
     kind, n = parse_address(address)
     if kind == "local":
-        opts = dict(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None)
+        opts = dict(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0")  # any free port
         opts.update(local_options)
         try:
             cluster = LocalCluster(**opts)

@@ -704,13 +704,12 @@ def split_by_image(gt, pred, out_dir=None, *, shard_size: int = 1000, pred_key: 
 
     Parameters
     ----------
-    gt : path or URL
-        COCO JSON (instances or panoptic) with ``images``, ``annotations``, ``categories``.
-    pred : path, URL or None
+    gt : path or fsspec URL (``s3://...``)
+        COCO JSON (instances or panoptic) with ``images``, ``annotations``, ``categories``;
+        read as a stream, never whole.
+    pred : path, fsspec URL or None
         The predictions: a COCO results list (``pred_key=None``) or a JSON object whose
-        ``pred_key`` array holds per-image records (``"annotations"`` for COCO panoptic).
-    gt, pred : path or fsspec URL (``s3://...``)
-        Read as streams, never whole.
+        ``pred_key`` array holds per-image records.
     out_dir : path or fsspec URL, optional
         Folder for the shard files (created; must be empty or absent). Default: a new
         temporary folder, removed by :meth:`ShardPlan.cleanup`. A URL (``s3://bucket/tmp``):
