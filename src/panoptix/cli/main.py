@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import importlib
-
 import typer
+
+from . import data, evaluate, predict, studio, viz
 
 app = typer.Typer(
     name="panoptix",
@@ -16,17 +16,8 @@ app = typer.Typer(
 )
 
 # Command families, one module each; a module registers its commands with `register(app)`.
-COMMAND_MODULES = ["data", "evaluate", "viz", "predict", "studio"]
-
-for _name in COMMAND_MODULES:
-    _module_path = f"{__package__}.{_name}"
-    try:
-        _module = importlib.import_module(_module_path)
-    except ModuleNotFoundError as exc:  # a family not built yet; any other missing import is a real error
-        if exc.name != _module_path:
-            raise
-        continue
-    _module.register(app)
+for _family in (data, evaluate, viz, predict, studio):
+    _family.register(app)
 
 
 def main() -> None:  # pragma: no cover - console script
