@@ -104,6 +104,24 @@ def compare(contenders: dict[str, list[str]], repeat: int, baseline: str, check)
     return rows
 
 
+def compare_and_check(contenders: dict[str, list[str]], repeat: int, key: str, out_json: Path, data, gt_dir) -> list[dict]:
+    """Run the contenders against hotcoco; stop when their ``key`` numbers disagree.
+
+    The CLI contender writes its numbers to ``out_json``; the others print a JSON line last.
+    """
+    def check(name, stdout):
+        text = out_json.read_text() if name == "panoptix CLI" else stdout.strip().splitlines()[-1]
+        return round(json.loads(text)[key], 12)
+
+    print(f"workload: {data} ({len(os.listdir(gt_dir))} images), cores: {os.cpu_count()}, "
+          f"python: {sys.version.split()[0]}")
+    rows = compare(contenders, repeat, "hotcoco", check)
+    values = {r["value"] for r in rows}
+    if max(values) - min(values) > 1e-9:
+        raise SystemExit(f"{key} disagree: {values}")
+    return rows
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", type=Path, default=REPO / "bench-data" / "panoptic")
@@ -126,16 +144,7 @@ def main(argv=None):
            f"r = f(*sys.argv[1:5], jobs={args.jobs!r}); print(json.dumps(r.summary))")
     contenders["panoptix API"] = [PY, "-c", api, gj, pj, gd, pd]
 
-    def check(name, stdout):
-        if name == "panoptix CLI":
-            return round(json.loads(out_json.read_text())["PQ"], 12)
-        return round(json.loads(stdout.strip().splitlines()[-1])["PQ"], 12)
-
-    print(f"workload: {data} ({len(os.listdir(gd))} images), cores: {os.cpu_count()}, python: {sys.version.split()[0]}")
-    rows = compare(contenders, args.repeat, "hotcoco", check)
-    values = {r["value"] for r in rows}
-    if max(values) - min(values) > 1e-9:
-        raise SystemExit(f"PQ disagree: {values}")
+    compare_and_check(contenders, args.repeat, "PQ", out_json, data, gd)
 
 
 if __name__ == "__main__":

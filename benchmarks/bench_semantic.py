@@ -13,15 +13,13 @@ ratios to hotcoco, mIoU checked to agree.
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_panoptic import PY, REPO, SHARED_BENCH, compare  # noqa: E402
+from bench_panoptic import PY, REPO, SHARED_BENCH, compare_and_check  # noqa: E402
 
 
 def main(argv=None):
@@ -47,16 +45,7 @@ def main(argv=None):
            f"r = f(sys.argv[1], sys.argv[2], 19, jobs={args.jobs!r}); print(json.dumps(r.summary))")
     contenders["panoptix API"] = [PY, "-c", api, gd, pd]
 
-    def check(name, stdout):
-        if name == "panoptix CLI":
-            return round(json.loads(out_json.read_text())["mIoU"], 12)
-        return round(json.loads(stdout.strip().splitlines()[-1])["mIoU"], 12)
-
-    print(f"workload: {data} ({len(os.listdir(gd))} images), cores: {os.cpu_count()}, python: {sys.version.split()[0]}")
-    rows = compare(contenders, args.repeat, "hotcoco", check)
-    values = {r["value"] for r in rows}
-    if max(values) - min(values) > 1e-9:
-        raise SystemExit(f"mIoU disagree: {values}")
+    compare_and_check(contenders, args.repeat, "mIoU", out_json, data, gd)
 
 
 if __name__ == "__main__":
