@@ -1,9 +1,12 @@
-"""The label PNG decoder of the evaluation folder paths: same pixels as Pillow for every PNG
-kind, clear errors on broken files, and the id arithmetic on raw bytes."""
+"""The label PNG decoder of the evaluation folder paths and its C extension: same pixels as
+Pillow for every PNG kind and every row filter, clear errors on broken files, and the pair
+counters against numpy."""
 
 from __future__ import annotations
 
 import io
+import struct
+import zlib
 
 import numpy as np
 import pytest
@@ -11,7 +14,8 @@ from PIL import Image
 
 from panoptix.core.errors import FormatError
 from panoptix.metrics import _png
-from panoptix.metrics.panoptic import _ids24, _swap_rb
+from panoptix.metrics.panoptic import _ids24, _pair_counts, _rgb_pair_counts
+from panoptix.metrics.semantic import _value_pairs
 
 
 def _png_bytes(img: Image.Image, **kw) -> bytes:
@@ -42,12 +46,6 @@ def _cases():
 
 def _interlaced(rgb) -> bytes:
     """An Adam7-interlaced RGB PNG written by hand (Pillow and OpenCV do not write them)."""
-    import struct
-    import zlib
-
-    def chunk(kind, body):
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-
     h, w, _ = rgb.shape
     raw = b""
     for x0, y0, dx, dy in ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2),
@@ -56,47 +54,112 @@ def _interlaced(rgb) -> bytes:
         if sub.size:
             raw += b"".join(b"\x00" + row.tobytes() for row in sub)
     ihdr = struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 1)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+    return b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", zlib.compress(raw)) + _chunk(b"IEND", b"")
+
+
+def _chunk(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+
+def _paeth(a, b, c):
+    p = a + b - c
+    pa, pb, pc = np.abs(p - a), np.abs(p - b), np.abs(p - c)
+    return np.where((pa <= pb) & (pa <= pc), a, np.where(pb <= pc, b, c))
+
+
+def _encode(arr: np.ndarray, filters, *, idat_parts: int = 1) -> bytes:
+    """A PNG written by hand with the given row filter types (cycled), for every filter path.
+
+    Encoders pick filters adaptively, so a decoder must handle any mix; Pillow and OpenCV
+    give no way to choose them.
+    """
+    h, w = arr.shape[:2]
+    channels = 1 if arr.ndim == 2 else arr.shape[2]
+    colour, depth = {1: 0, 3: 2, 4: 6}[channels], 8 * arr.dtype.itemsize
+    rows = arr.astype(arr.dtype.newbyteorder(">")).view(np.uint8).reshape(h, -1).astype(np.int64)
+    bpp = channels * arr.dtype.itemsize
+    prior = np.zeros(rows.shape[1], np.int64)
+    out = []
+    for y, row in enumerate(rows):
+        f = filters[y % len(filters)]
+        left = np.concatenate([np.zeros(bpp, np.int64), row[:-bpp]])
+        upleft = np.concatenate([np.zeros(bpp, np.int64), prior[:-bpp]])
+        predictor = [0, left, prior, (left + prior) // 2, _paeth(left, prior, upleft)][f]
+        out.append(bytes([f]) + ((row - predictor) % 256).astype(np.uint8).tobytes())
+        prior = row
+    stream = zlib.compress(b"".join(out))
+    cut = np.linspace(0, len(stream), idat_parts + 1).astype(int)
+    ihdr = struct.pack(">IIBBBBB", w, h, depth, colour, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr)
+            + b"".join(_chunk(b"IDAT", stream[a:b]) for a, b in zip(cut[:-1], cut[1:])) + _chunk(b"IEND", b""))
+
+
+@pytest.fixture(params=["native", "pillow"])
+def decoder(request, monkeypatch):
+    """Both paths: the C extension, and Pillow where the extension was not built."""
+    if request.param == "pillow":
+        monkeypatch.setattr(_png, "native", None)
+    return request.param
+
+
+def test_the_extension_is_built():
+    # make test installs with a compiler; without one the slow path would pass every test here.
+    assert _png.native is not None
 
 
 @pytest.mark.parametrize("kind", ["rgb", "rgba", "grey", "grey16", "palette", "grey_alpha", "interlaced_rgb",
                                   "level0"])
-@pytest.mark.parametrize("with_cv2", [True, False])
-def test_same_pixels_as_pillow(kind, with_cv2, monkeypatch):
-    if not with_cv2:
-        monkeypatch.setattr(_png, "_cv2", None)  # the path taken where OpenCV is not installed
+def test_same_pixels_as_pillow(kind, decoder):
     data = _cases()[kind]
     ref = np.array(Image.open(io.BytesIO(data)))
-    arr, bgr = _png.decode_png(data, allow_bgr=True)
-    if bgr:
-        arr = arr[..., [2, 1, 0, 3][:arr.shape[2]]]
+    arr = _png.decode_png(data)
     assert arr.dtype == ref.dtype and arr.shape == ref.shape
     assert np.array_equal(arr, ref)
-    plain, bgr = _png.decode_png(data)  # without allow_bgr the order is always Pillow's
-    assert not bgr and np.array_equal(plain, ref)
 
 
-@pytest.mark.parametrize("with_cv2", [True, False])
-def test_broken_files_are_format_errors_naming_the_file(tmp_path, with_cv2, monkeypatch, capfd):
-    if not with_cv2:
-        monkeypatch.setattr(_png, "_cv2", None)
+@pytest.mark.parametrize("shape,dtype", [((9, 11), np.uint8), ((9, 11, 3), np.uint8), ((9, 11, 4), np.uint8),
+                                         ((9, 11), np.uint16), ((6, 1, 3), np.uint8), ((1, 7), np.uint8)])
+@pytest.mark.parametrize("filters", [[0], [1], [2], [3], [4], [4, 3, 2, 1, 0], [3, 1, 4, 2]])
+def test_every_row_filter_decodes_as_pillow_does(shape, dtype, filters):
+    rng = np.random.default_rng(len(filters) * 31 + shape[0])
+    arr = rng.integers(0, np.iinfo(dtype).max, shape, endpoint=True).astype(dtype)
+    arr[shape[0] // 2:] = arr[0]  # flat stretches as well as noise
+    data = _encode(arr, filters, idat_parts=3)
+    ref = np.array(Image.open(io.BytesIO(data)))
+    out = _png.decode_png(data)
+    assert out.dtype == ref.dtype and np.array_equal(out, ref)
+    assert np.array_equal(out, arr)
+
+
+def test_broken_files_are_format_errors_naming_the_file(tmp_path, decoder, capfd):
     good = _cases()["rgb"]
+    rng = np.random.default_rng(2)
+    arr = rng.integers(0, 256, (5, 6, 3)).astype(np.uint8)
+    bad_filter = _encode(arr, [1])
+    stream = zlib.decompress(bad_filter[41:bad_filter.index(b"IEND") - 8])
+    bad_stream = stream[:19] + b"\x07" + stream[20:]  # the second row's filter byte: no such type
+    head = bad_filter[:33]
     broken = {
         "truncated.png": good[: len(good) // 2],
         "crc.png": good[:40] + bytes([good[40] ^ 0xFF]) + good[41:],
         "text.png": b"hello",
         "empty.png": b"",
+        "filter.png": head + _chunk(b"IDAT", zlib.compress(bad_stream)) + _chunk(b"IEND", b""),
+        "short.png": head + _chunk(b"IDAT", zlib.compress(stream[:-7])) + _chunk(b"IEND", b""),
+        "zlib.png": head + _chunk(b"IDAT", zlib.compress(stream)[:-9]) + _chunk(b"IEND", b""),
     }
+    if decoder == "native":  # Pillow reads a file cut just before IEND; we call it truncated
+        broken["noiend.png"] = good[:good.index(b"IEND") - 4]
     for name, data in broken.items():
         path = tmp_path / name
         path.write_bytes(data)
         with pytest.raises(FormatError, match=name):
-            _png.read_label_png(path, allow_bgr=True)
+            _png.read_label_png(path)
     with pytest.raises(FormatError, match="file not found"):
         _png.read_label_png(tmp_path / "missing.png")
     with pytest.raises(FormatError, match="folder"):
         _png.read_label_png(tmp_path)
-    assert capfd.readouterr().err == ""  # no libpng chatter on stderr
+    assert capfd.readouterr().err == ""  # no decoder chatter on stderr
 
 
 def test_ids24_reads_rgb_and_rgba_bytes():
@@ -107,6 +170,53 @@ def test_ids24_reads_rgb_and_rgba_bytes():
     assert np.array_equal(_ids24(rgb), expect.ravel())
     rgba = np.dstack([rgb, rng.integers(0, 256, (7, 9, 1)).astype(np.uint8)])
     assert np.array_equal(_ids24(rgba), expect.ravel())
-    bgr = np.ascontiguousarray(rgb[..., ::-1])
-    assert np.array_equal(_swap_rb(_ids24(bgr).astype(np.int64)), expect.ravel())
     assert _ids24(np.zeros((0, 5, 3), np.uint8)).size == 0
+
+
+@pytest.mark.parametrize("distinct", [3, 5000])  # 5000 pairs: the C hash table grows several times
+@pytest.mark.parametrize("channels", [(3, 3), (4, 4), (4, 3), (3, 4)])
+def test_id_pair_counts_match_numpy(distinct, channels, decoder):
+    rng = np.random.default_rng(distinct)
+    shape = (60, 80)
+    ids_g = rng.integers(0, distinct, shape) * 40503 % (1 << 24)
+    ids_p = rng.integers(0, distinct, shape) * 7919 % (1 << 24)
+    ids_g[:20] = 0  # long runs of one pair too
+    ids_p[:20] = 0
+
+    def colours(ids, c):
+        rgb = np.stack([ids & 255, (ids >> 8) & 255, ids >> 16], -1).astype(np.uint8)
+        return rgb if c == 3 else np.dstack([rgb, rng.integers(0, 256, shape + (1,)).astype(np.uint8)])
+
+    got = _rgb_pair_counts(colours(ids_g, channels[0]), colours(ids_p, channels[1]))
+    keys = ids_g.ravel() * (1 << 24) + ids_p.ravel()
+    uniq, counts = np.unique(keys, return_counts=True)
+    assert np.array_equal(got[0], uniq >> 24) and np.array_equal(got[1], uniq & 0xFFFFFF)
+    assert np.array_equal(got[2], counts)
+    assert [a.dtype for a in got] == [np.int64] * 3
+    empty = _rgb_pair_counts(np.zeros((0, 4, 3), np.uint8), np.zeros((0, 4, 3), np.uint8))
+    assert all(a.size == 0 for a in empty)
+
+
+def test_u8_value_pairs_match_numpy(decoder):
+    rng = np.random.default_rng(3)
+    g = rng.integers(0, 256, 10000).astype(np.uint8)
+    p = rng.integers(0, 256, 10000).astype(np.uint8)
+    g[:3000] = 7
+    gv, pv, counts = _value_pairs(g, p)
+    table = np.zeros((256, 256), np.int64)
+    np.add.at(table, (gv, pv), counts)
+    assert np.array_equal(table, np.bincount(g.astype(np.int64) * 256 + p, minlength=65536).reshape(256, 256))
+
+
+def test_the_extension_checks_its_arguments():
+    native = _png.native
+    with pytest.raises(ValueError, match="expected"):
+        native.unfilter(b"\x00" * 9, bytearray(8), 2, 4, 1)
+    with pytest.raises(ValueError, match="differ"):
+        native.count_u8_pairs(b"ab", b"abc", np.zeros(65536, np.int64))
+    with pytest.raises(ValueError, match="65536"):
+        native.count_u8_pairs(b"ab", b"ab", np.zeros(10, np.int64))
+    with pytest.raises(ValueError, match="differ"):
+        native.count_id_pairs(b"abcdef", b"abc", 3, 3)
+    with pytest.raises(TypeError):
+        native.unfilter(b"\x00" * 10, b"read-only", 1, 9, 1)

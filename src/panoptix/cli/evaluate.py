@@ -39,7 +39,7 @@ class Convention(str, Enum):
 
 
 JSON_HELP = "Write the numbers as JSON to this file (fractions in [0, 1], null where undefined)."
-JOBS_HELP = "Worker processes (default: all cores)."
+JOBS_HELP = "Parallel workers (default: all cores): processes for instance, threads for panoptic and semantic."
 DASK_HELP = ("Run on Dask: 'local:N' (a local cluster of N processes) or a scheduler address such as "
              "tcp://scheduler:8786. Same numbers as a single-process run.")
 

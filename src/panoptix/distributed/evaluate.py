@@ -32,7 +32,6 @@ from __future__ import annotations
 import copy
 import os
 import re
-import threading
 import time
 from pathlib import Path
 from typing import Callable, Sequence
@@ -41,6 +40,7 @@ import numpy as np
 
 from ..core.errors import PanoptixError, ValidationError
 from ..metrics.base import EvalResult, Evaluator
+from ..metrics.panoptic import CHUNK as _PANOPTIC_CHUNK  # the folder path's fixed chunks (see above)
 from .cluster import connect
 from .split import Shard, ShardPlan, local_copy, split_by_image, split_panoptic
 
@@ -52,11 +52,6 @@ _ALIASES = {"instance": "instance", "instances": "instance", "segm": "instance",
             "semantic": "semantic"}
 #: Images per shard, by task (a task of a few seconds on COCO-val-like data).
 DEFAULT_SHARD_SIZE = {"instance": 1000, "panoptic": 256, "semantic": 128}
-# The single-process folder paths run their evaluator on fixed chunks of this many images.
-_PANOPTIC_CHUNK = 16
-# The metrics' folder helpers keep their settings in a module global: one shard at a time
-# per worker process even when the worker runs several threads.
-_LOCK = threading.Lock()
 
 
 def _task(task: str) -> str:
@@ -148,25 +143,20 @@ def _panoptic_job(shard: Shard, gt, pred, opts: dict) -> Evaluator:
         gt_anns = read_json(local_gt)["annotations"]
         preds = {a["image_id"]: a for a in read_json(local_pred)["annotations"]}
     pairs = [(a, preds[a["image_id"]]) for a in gt_anns]
-    states = []
-    with _LOCK:
-        P._init_worker(taxonomy, Path(opts["gt_folder"]), Path(opts["pred_folder"]), Path(gt), Path(pred))
-        for k in range(0, len(pairs), _PANOPTIC_CHUNK):
-            states.append(((start + k) // _PANOPTIC_CHUNK, P._eval_chunk(pairs[k:k + _PANOPTIC_CHUNK])))
+    folders = dict(gt_dir=opts["gt_folder"], pred_dir=opts["pred_folder"], gt_json=Path(gt), pred_json=Path(pred))
+    states = [((start + k) // _PANOPTIC_CHUNK, P.evaluate_pairs(pairs[k:k + _PANOPTIC_CHUNK], taxonomy, **folders))
+              for k in range(0, len(pairs), _PANOPTIC_CHUNK)]
     return OrderedStates(P.PanopticEvaluator(taxonomy), states)
 
 
 def _semantic_job(shard: Shard, gt, pred, opts: dict) -> Evaluator:
     from ..metrics import semantic as S
 
-    settings = (opts["num_classes"], opts.get("ignore_index", 255), opts.get("reduce_zero_label", False),
-                opts.get("convention", "mmseg"))
-    ev = S.SemanticEvaluator(settings[0], ignore_index=settings[1], reduce_zero_label=settings[2],
-                             convention=settings[3])
-    with _LOCK:
-        S._init_worker(settings)
-        for k in range(0, len(shard.image_ids), S.CHUNK):
-            ev.merge(S._eval_chunk(shard.image_ids[k:k + S.CHUNK]))
+    settings = dict(ignore_index=opts.get("ignore_index", 255), reduce_zero_label=opts.get("reduce_zero_label", False),
+                    convention=opts.get("convention", "mmseg"))
+    ev = S.SemanticEvaluator(opts["num_classes"], **settings)
+    for k in range(0, len(shard.image_ids), S.CHUNK):
+        ev.merge(S.evaluate_pairs(shard.image_ids[k:k + S.CHUNK], opts["num_classes"], **settings))
     return ev
 
 

@@ -1,10 +1,15 @@
 """Label PNG decoding for the evaluation folder paths.
 
-Decoding PNGs is most of the work of a folder evaluation. OpenCV's decoder (libpng) is
-about twice as fast as Pillow's on label maps, so it is used when ``cv2`` is installed, for
-the PNG kinds where it returns exactly what Pillow returns (8/16-bit grey, 8-bit RGB and
-RGBA, not interlaced); everything else goes to Pillow. Colour images come back in
-OpenCV's BGR(A) order (``bgr=True``): callers that only need ids read the bytes in that order.
+Decoding PNGs is most of the work of a folder evaluation, and general decoders spend it on
+things label maps do not need. Here Python walks the chunks, zlib-ng inflates the image
+data (stdlib zlib where the ``zlib-ng`` package is missing: same bytes, slower), and the
+C extension ``_labelpng`` undoes the row filters. All three release the GIL, so decoding in
+threads uses every core from one process.
+
+The fast path takes the PNGs label maps are written as: 8-bit grey, palette (indices),
+RGB and RGBA, and 16-bit grey, not interlaced. Everything else, and every PNG when the
+extension was not built, goes to Pillow. Either way the array is what
+``np.array(PIL.Image.open(...))`` gives.
 """
 
 from __future__ import annotations
@@ -16,70 +21,93 @@ import numpy as np
 
 from ..core.errors import FormatError
 
+try:  # a small dependency; its inflate is several times faster on label maps
+    from zlib_ng import zlib_ng as _inflater
+except ImportError:  # pragma: no cover - depends on the environment
+    _inflater = zlib
+
+try:  # built by setup.py; optional so that installing never needs a compiler
+    from . import _labelpng as native
+except ImportError:  # pragma: no cover - depends on the build
+    native = None
+
 __all__ = ["read_label_png", "decode_png"]
 
 _SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
-try:  # optional: the `models` and `studio` extras install it
-    import cv2 as _cv2
-
-    _cv2.setNumThreads(1)
-    _cv2.utils.logging.setLogLevel(_cv2.utils.logging.LOG_LEVEL_SILENT)
-except ImportError:  # pragma: no cover - depends on the environment
-    _cv2 = None
-
-
-def _header(data: bytes):
-    """(bit depth, colour type, interlace) from the IHDR chunk, or None."""
-    if len(data) < 33 or data[:8] != _SIGNATURE or data[12:16] != b"IHDR":
-        return None
-    depth, color, _comp, _filter, interlace = struct.unpack_from(">BBBBB", data, 24)
-    return depth, color, interlace
+# glibc maps every block above its mmap threshold (128 KiB at start) afresh and unmaps it on
+# free, so each image's ~1 MB buffers would be page-faulted in again (half the decode time).
+# The threshold rises to the largest block freed; freeing one 8 MiB block now gets it there at
+# once instead of some hundred images later.
+_block = np.zeros(8 << 20, np.uint8)  # calloc: the pages are never touched
+del _block
+#: (colour type, bit depth) -> bytes per pixel, for the PNG kinds the fast path decodes.
+_FAST_KINDS = {(0, 8): 1, (3, 8): 1, (2, 8): 3, (6, 8): 4, (0, 16): 2}
 
 
-def _intact(data: bytes) -> bool:
-    """Every chunk complete with a good CRC, up to IEND (cheap: the compressed data is small).
+def decode_png(data: bytes, *, file=None) -> np.ndarray:
+    """Decode PNG bytes to what ``np.array(PIL.Image.open(...))`` gives.
 
-    libpng prints to stderr on broken files; those go to Pillow, whose error becomes ours.
-    """
-    pos, n = 8, len(data)
-    while pos + 12 <= n:
-        length, = struct.unpack_from(">I", data, pos)
-        end = pos + 8 + length
-        if end + 4 > n:
-            return False
-        if zlib.crc32(data[pos + 4:end]) != struct.unpack_from(">I", data, end)[0]:
-            return False
-        if data[pos + 4:pos + 8] == b"IEND":
-            return True
-        pos = end + 4
-    return False
-
-
-def decode_png(data: bytes, *, file=None, allow_bgr: bool = False) -> tuple[np.ndarray, bool]:
-    """Decode PNG bytes; returns ``(array, is_bgr)``.
-
-    The array is what ``np.array(PIL.Image.open(...))`` gives (grey: (H, W) uint8/uint16;
-    palette: (H, W) indices; colour: (H, W, 3|4)), except that with ``allow_bgr=True``
-    colour channels may come in BGR(A) order, which ``is_bgr`` says.
+    Grey: (H, W) uint8 or uint16; palette: (H, W) indices; colour: (H, W, 3|4) uint8.
+    Broken data raises FormatError naming ``file``.
 
     Examples
     --------
     >>> import io; from PIL import Image
     >>> a = (np.arange(12, dtype=np.uint8) * 20).reshape(3, 4)
     >>> buf = io.BytesIO(); Image.fromarray(a).save(buf, format="PNG")
-    >>> arr, bgr = decode_png(buf.getvalue())
-    >>> bool((arr == a).all()), bgr
-    (True, False)
+    >>> bool((decode_png(buf.getvalue()) == a).all())
+    True
     """
-    head = _header(data)
-    if _cv2 is not None and head is not None and head[2] == 0 and _intact(data):
-        depth, color, _ = head
-        if (color == 0 and depth in (8, 16)) or (allow_bgr and color in (2, 6) and depth == 8):
-            arr = _cv2.imdecode(np.frombuffer(data, np.uint8), _cv2.IMREAD_UNCHANGED)
-            if arr is not None:
-                return arr, arr.ndim == 3
-    return _decode_pillow(data, file), False
+    if native is not None:
+        arr = _decode_fast(data, file)
+        if arr is not None:
+            return arr
+    return _decode_pillow(data, file)
+
+
+def _decode_fast(data: bytes, file) -> np.ndarray | None:
+    """The fast path; None for a PNG kind it does not take (Pillow then decodes it)."""
+    if data[:8] != _SIGNATURE:
+        return None  # not a PNG at all: Pillow's message says what it is
+    view = memoryview(data)
+    pos, n = 8, len(data)
+    head, idat = None, []
+    while True:
+        if pos + 8 > n:
+            raise FormatError("truncated PNG (it ends before the IEND chunk)", file=file)
+        length, kind = struct.unpack_from(">I4s", data, pos)
+        end = pos + 8 + length
+        if end + 4 > n:
+            raise FormatError(f"truncated PNG (the {kind.decode('latin-1')!r} chunk is cut short)", file=file)
+        if zlib.crc32(view[pos + 4:end]) != struct.unpack_from(">I", data, end)[0]:
+            raise FormatError(f"broken PNG (bad checksum of the {kind.decode('latin-1')!r} chunk)", file=file)
+        if kind == b"IHDR":
+            head = struct.unpack_from(">IIBBBBB", data, pos + 8)
+        elif kind == b"IDAT":
+            idat.append(view[pos + 8:end])
+        elif kind == b"IEND":
+            break
+        pos = end + 4
+    if head is None:
+        raise FormatError("broken PNG (no IHDR chunk)", file=file)
+    width, height, depth, colour, _compression, _filter, interlace = head
+    bpp = _FAST_KINDS.get((colour, depth))
+    if bpp is None or interlace:
+        return None
+    rowbytes = width * bpp
+    try:
+        raw = _inflater.decompress(b"".join(idat), zlib.MAX_WBITS, height * (rowbytes + 1))
+    except (zlib.error, _inflater.error) as exc:
+        raise FormatError(f"broken PNG image data ({exc})", file=file) from None
+    out = np.empty((height, rowbytes), np.uint8)
+    try:
+        native.unfilter(raw, out, height, rowbytes, bpp)
+    except ValueError as exc:
+        raise FormatError(f"broken PNG image data ({exc})", file=file) from None
+    if depth == 16:
+        return out.view(">u2").astype(np.uint16)
+    return out if bpp == 1 else out.reshape(height, width, bpp)
 
 
 def _decode_pillow(data: bytes, file) -> np.ndarray:
@@ -95,7 +123,7 @@ def _decode_pillow(data: bytes, file) -> np.ndarray:
     return np.array(img)
 
 
-def read_label_png(path, *, allow_bgr: bool = False) -> tuple[np.ndarray, bool]:
+def read_label_png(path) -> np.ndarray:
     """Read and decode a label PNG (FormatError naming the file when missing or broken)."""
     try:
         with open(path, "rb") as fh:
@@ -106,4 +134,4 @@ def read_label_png(path, *, allow_bgr: bool = False) -> tuple[np.ndarray, bool]:
         raise FormatError("is a folder, not a PNG file", file=path) from None
     except OSError as exc:
         raise FormatError(f"cannot read: {exc.strerror or exc}", file=path) from None
-    return decode_png(data, file=path, allow_bgr=allow_bgr)
+    return decode_png(data, file=path)

@@ -29,7 +29,6 @@ a PNG whose size differs from its ground truth, an image without prediction.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -335,43 +334,35 @@ def _ids24(arr: np.ndarray) -> np.ndarray:
     return out
 
 
-def _swap_rb(ids: np.ndarray) -> np.ndarray:
-    """Ids read from BGR bytes -> ids of the RGB colours."""
-    return ((ids & 0xFF) << 16) | (ids & 0xFF00) | (ids >> 16)
-
-
-def _pixel_codes(arr: np.ndarray, bgr: bool):
-    """A flat uint32 code per pixel (one per colour) and the function from codes to segment ids."""
-    from ._png import _cv2
-
-    if arr.shape[2] == 3 and _cv2 is not None:
-        # OpenCV adds a constant alpha byte fast; the pixel's 4 bytes are then its code.
-        four = _cv2.cvtColor(arr, _cv2.COLOR_BGR2BGRA if bgr else _cv2.COLOR_RGB2RGBA)
-        codes = four.reshape(-1).view("<u4")
-    else:
-        codes = _ids24(arr)  # alpha masked off: panopticapi ignores it
-
-    def to_ids(c: np.ndarray) -> np.ndarray:
-        c = c & 0xFFFFFF
-        return _swap_rb(c) if bgr else c
-
-    return codes, to_ids
-
-
 # --------------------------------------------------------------------------- the folder path
-def _read_rgb(path, image_id):
-    """(H, W, 3|4) uint8 colours of a panoptic PNG and whether they are in BGR order."""
+def _read_rgb(path, image_id) -> np.ndarray:
+    """(H, W, 3|4) uint8 colours of a panoptic PNG."""
     from ._png import read_label_png
 
-    arr, bgr = read_label_png(path, allow_bgr=True)
+    arr = read_label_png(path)
     if arr.ndim == 2 and _is_palette(path):
         from ..io.files import read_png
 
-        arr, bgr = read_png(path, mode="RGB"), False  # a palette PNG: its colours are the ids
+        arr = read_png(path, mode="RGB")  # a palette PNG: its colours are the ids
     if arr.ndim != 3 or arr.shape[2] < 3 or arr.dtype != np.uint8:
         raise FormatError("a panoptic PNG must be 8-bit RGB (ids are R + 256·G + 256²·B)", file=path,
                           image_id=image_id)
-    return arr, bgr
+    return arr
+
+
+def _rgb_pair_counts(gt: np.ndarray, pred: np.ndarray):
+    """Distinct (gt id, pred id) pairs of two (H, W, 3|4) colour maps and their pixel counts,
+    sorted by (gt, pred) as panopticapi's ``np.unique`` sorts them (alpha is ignored)."""
+    from ._png import native
+
+    if native is not None:
+        keys, counts = native.count_id_pairs(np.ascontiguousarray(gt), np.ascontiguousarray(pred),
+                                             gt.shape[2], pred.shape[2])
+        keys = np.frombuffer(keys, np.uint64).astype(np.int64)  # gt id << 24 | pred id: unique
+        order = np.argsort(keys)
+        keys = keys[order]
+        return keys >> 24, keys & 0xFFFFFF, np.frombuffer(counts, np.int64)[order]
+    return _pair_counts(_ids24(gt), _ids24(pred))
 
 
 def _is_palette(path) -> bool:
@@ -411,103 +402,35 @@ def _segments_info(ann: dict, *, file, image_id, gt: bool):
     return ids, cats, crowd if gt else None, area if gt else None
 
 
-_WORKER: dict = {}
+def evaluate_pairs(pairs: Sequence[tuple[dict, dict]], taxonomy: Taxonomy, gt_dir, pred_dir, *,
+                   gt_json=None, pred_json=None) -> PanopticEvaluator:
+    """Evaluate ``(gt annotation, pred annotation)`` pairs of COCO panoptic records in this thread.
 
-
-def _init_worker(taxonomy, gt_dir, pred_dir, gt_json, pred_json):
-    _WORKER.update(taxonomy=taxonomy, gt_dir=gt_dir, pred_dir=pred_dir, gt_json=gt_json, pred_json=pred_json)
-
-
-def _eval_chunk(pairs: Sequence[tuple[dict, dict]]) -> PanopticEvaluator:
-    """Evaluate a few images in this process; returns the evaluator (its state is small)."""
-    w = _WORKER
-    ev = PanopticEvaluator(w["taxonomy"])
+    One work unit of :func:`evaluate_panoptic_folder` and of the Dask path; returns the
+    evaluator (its state is small). PNGs are read from ``gt_dir`` / ``pred_dir`` by each
+    record's ``file_name``; ``gt_json`` / ``pred_json`` only name the files in errors.
+    """
+    ev = PanopticEvaluator(taxonomy)
+    gt_dir, pred_dir = Path(gt_dir), Path(pred_dir)
     for gt_ann, pred_ann in pairs:
         image_id = gt_ann.get("image_id")
         gname, pname = gt_ann.get("file_name"), pred_ann.get("file_name")
         if not isinstance(gname, str):
-            raise FormatError("annotation has no 'file_name'", file=w["gt_json"], image_id=image_id)
+            raise FormatError("annotation has no 'file_name'", file=gt_json, image_id=image_id)
         if not isinstance(pname, str):
-            raise FormatError("annotation has no 'file_name'", file=w["pred_json"], image_id=image_id)
-        gpath, ppath = w["gt_dir"] / gname, w["pred_dir"] / pname
-        gt_rgb, gt_bgr = _read_rgb(gpath, image_id)
-        pred_rgb, pred_bgr = _read_rgb(ppath, image_id)
+            raise FormatError("annotation has no 'file_name'", file=pred_json, image_id=image_id)
+        gpath, ppath = gt_dir / gname, pred_dir / pname
+        gt_rgb, pred_rgb = _read_rgb(gpath, image_id), _read_rgb(ppath, image_id)
         if gt_rgb.shape[:2] != pred_rgb.shape[:2]:
             raise SizeMismatchError(f"prediction is {pred_rgb.shape[1]}x{pred_rgb.shape[0]}, ground truth "
                                     f"{gt_rgb.shape[1]}x{gt_rgb.shape[0]}", file=ppath, image_id=image_id)
-        gcodes, gt_ids = _pixel_codes(gt_rgb, gt_bgr)
-        pcodes, pred_ids = _pixel_codes(pred_rgb, pred_bgr)
-        pg, pp, pn = _pair_counts(gcodes, pcodes)
-        # Pairs were counted on pixel codes; only the few distinct ones become ids (sorted as panopticapi).
-        pg, pp = gt_ids(pg), pred_ids(pp)
-        order = np.lexsort((pp, pg))
-        pg, pp, pn = pg[order], pp[order], pn[order]
-        gi, gc, gcr, ga = _segments_info(gt_ann, file=w["gt_json"], image_id=image_id, gt=True)
-        pi, pc, _, _ = _segments_info(pred_ann, file=w["pred_json"], image_id=image_id, gt=False)
-        gsegs = ev._segs(gi, gc, gcr, ga, file=w["gt_json"], image_id=image_id, what="ground-truth")
-        psegs = ev._segs(pi, pc, None, None, file=w["pred_json"], image_id=image_id, what="predicted")
+        pg, pp, pn = _rgb_pair_counts(gt_rgb, pred_rgb)
+        gi, gc, gcr, ga = _segments_info(gt_ann, file=gt_json, image_id=image_id, gt=True)
+        pi, pc, _, _ = _segments_info(pred_ann, file=pred_json, image_id=image_id, gt=False)
+        gsegs = ev._segs(gi, gc, gcr, ga, file=gt_json, image_id=image_id, what="ground-truth")
+        psegs = ev._segs(pi, pc, None, None, file=pred_json, image_id=image_id, what="predicted")
         ev._add_image(gsegs, psegs, pg, pp, pn, image_id=image_id, gt_file=gpath, pred_file=ppath)
     return ev
-
-
-def default_jobs() -> int:
-    """The number of CPU cores this process may use."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):  # pragma: no cover - not Linux
-        return max(1, os.cpu_count() or 1)
-
-
-def run_chunks(fn: Callable, chunks: list, initargs: tuple, init: Callable, *, jobs, progress,
-               sizes: list[int]) -> list:
-    """Run ``fn`` over ``chunks`` in ``jobs`` processes; results in chunk order.
-
-    This process works too (it takes every ``jobs``-th chunk) beside ``jobs - 1`` forked
-    workers, so ``jobs`` processes run in all. ``progress(done, total)`` is called with
-    the number of images finished so far.
-    """
-    import threading
-
-    jobs = default_jobs() if jobs is None else int(jobs)
-    if jobs < 1:
-        raise ValueError("jobs must be at least 1")
-    total = sum(sizes)
-    lock = threading.Lock()
-    state = {"done": 0}
-
-    def tick(k: int) -> None:
-        if progress is not None:
-            with lock:
-                state["done"] += sizes[k]
-                progress(state["done"], total)
-
-    if progress is not None:
-        progress(0, total)
-    init(*initargs)
-    results: list = [None] * len(chunks)
-    mine = list(range(len(chunks)))
-    pool = None
-    pending = {}
-    if jobs > 1 and len(chunks) > 1:
-        import multiprocessing as mp
-
-        # fork: the workers start at once and share the parent's imports and tables.
-        ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else None)
-        mine = [k for k in range(len(chunks)) if k % jobs == 0]
-        theirs = [k for k in range(len(chunks)) if k % jobs != 0]
-        pool = ctx.Pool(min(jobs - 1, len(theirs)), initializer=init, initargs=initargs)
-        pending = {k: pool.apply_async(fn, (chunks[k],), callback=lambda _r, k=k: tick(k)) for k in theirs}
-    try:
-        for k in mine:
-            results[k] = fn(chunks[k])
-            tick(k)
-        for k, res in pending.items():
-            results[k] = res.get()
-    finally:
-        if pool is not None:
-            pool.terminate()
-            pool.join()
-    return results
 
 
 def taxonomy_from_panoptic(categories, *, file=None) -> Taxonomy:
@@ -537,7 +460,7 @@ def evaluate_panoptic_folder(gt_json, pred_json, gt_dir=None, pred_dir=None, *, 
     """PQ of COCO panoptic predictions against COCO panoptic ground truth (JSON + PNG folders).
 
     The same numbers as ``panopticapi.evaluation.pq_compute(gt_json, pred_json, gt_dir, pred_dir)``,
-    computed in ``jobs`` processes.
+    computed in ``jobs`` threads.
 
     Parameters
     ----------
@@ -547,7 +470,7 @@ def evaluate_panoptic_folder(gt_json, pred_json, gt_dir=None, pred_dir=None, *, 
     gt_dir, pred_dir : path, optional
         PNG folders; default: the JSON path without ``.json``.
     jobs : int, optional
-        Processes (default: all cores). The result does not depend on it.
+        Threads (default: all cores). The result does not depend on it.
     progress : callable(done, total), optional
         Called with the number of images evaluated so far.
 
@@ -596,9 +519,14 @@ def evaluate_panoptic_folder(gt_json, pred_json, gt_dir=None, pred_dir=None, *, 
             raise ValidationError("no prediction for this image", file=pred_json, image_id=image_id)
         pairs.append((ann, preds[image_id]))
 
+    from functools import partial
+
+    from .base import map_chunks
+
     chunks = [pairs[i:i + CHUNK] for i in range(0, len(pairs), CHUNK)]
-    results = run_chunks(_eval_chunk, chunks, (taxonomy, gt_dir, pred_dir, gt_json, pred_json), _init_worker,
-                         jobs=jobs, progress=progress, sizes=[len(c) for c in chunks])
+    work = partial(evaluate_pairs, taxonomy=taxonomy, gt_dir=gt_dir, pred_dir=pred_dir, gt_json=gt_json,
+                   pred_json=pred_json)
+    results = map_chunks(work, chunks, jobs=jobs, progress=progress, sizes=[len(c) for c in chunks])
     ev = PanopticEvaluator(taxonomy)
     for part in results:
         ev.merge(part)

@@ -60,11 +60,11 @@ def _reduce_zero(gt: np.ndarray) -> np.ndarray:
 
 
 def confusion(gt: np.ndarray, pred: np.ndarray, num_classes: int, ignore_index: int = 255, *,
-              file=None, image_id=None) -> np.ndarray:
+              reduce_zero_label: bool = False, file=None, image_id=None) -> np.ndarray:
     """The ``num_classes × (num_classes + 1)`` count matrix of one image (see module doc).
 
-    Raises ValidationError naming the first out-of-range value: a ground-truth value that
-    is neither a class nor the ignore index, or a prediction that is neither.
+    Raises ValidationError naming an out-of-range value: a ground-truth value that is
+    neither a class nor the ignore index, or a prediction that is neither.
 
     Examples
     --------
@@ -82,21 +82,11 @@ def confusion(gt: np.ndarray, pred: np.ndarray, num_classes: int, ignore_index: 
     if gt.dtype.kind not in "iu" or pred.dtype.kind not in "iu":
         raise ValidationError(f"labels must be integers (got {gt.dtype} and {pred.dtype})", file=file,
                               image_id=image_id)
-    g, p = gt.ravel(), pred.ravel()
-    if g.size == 0:
-        return np.zeros((n, n + 1), np.int64)
-    # Label maps are long horizontal runs: compare neighbours once, then check and count
-    # one value pair per run (weighted by its length) instead of one per pixel.
-    change = g[1:] != g[:-1]
-    change |= p[1:] != p[:-1]
-    starts = np.flatnonzero(change)
-    starts += 1
-    starts = np.concatenate(([0], starts))
-    lengths = np.diff(np.append(starts, g.size))
-    gv = g[starts].astype(np.int64)
-    pv = p[starts].astype(np.int64)
+    gv, pv, counts = _value_pairs(gt.ravel(), pred.ravel())
+    if reduce_zero_label:
+        gv = _reduce_zero(gv)
     valid = gv != ignore_index
-    gv, pv, lengths = gv[valid], pv[valid], lengths[valid]
+    gv, pv, counts = gv[valid], pv[valid], counts[valid]
     bad = (gv < 0) | (gv >= n)
     if bad.any():
         raise ValidationError(f"ground-truth value {int(gv[bad][0])} is not a class (0..{n - 1}) nor the ignore "
@@ -107,8 +97,34 @@ def confusion(gt: np.ndarray, pred: np.ndarray, num_classes: int, ignore_index: 
         raise ValidationError(f"predicted value {int(pv[bad][0])} is not a class (0..{n - 1}) nor the ignore "
                               f"index {ignore_index}", file=file, image_id=image_id)
     pv = np.where(inside, pv, n)  # the last column: "no prediction"
-    counts = np.bincount(gv * (n + 1) + pv, weights=lengths, minlength=n * (n + 1))
-    return counts.astype(np.int64).reshape(n, n + 1)
+    matrix = np.bincount(gv * (n + 1) + pv, weights=counts, minlength=n * (n + 1))
+    return matrix.astype(np.int64).reshape(n, n + 1)
+
+
+def _value_pairs(g: np.ndarray, p: np.ndarray):
+    """The distinct ``(gt, pred)`` value pairs of two flat label maps (int64) and their pixel counts.
+
+    8-bit maps go through the C extension (one pass, a 256 × 256 table). Others are counted
+    by runs: label maps are long horizontal runs, so neighbours are compared once and one
+    value pair per run is kept, weighted by its length.
+    """
+    from ._png import native
+
+    if native is not None and g.dtype == np.uint8 and p.dtype == np.uint8:
+        table = np.zeros(65536, np.int64)
+        native.count_u8_pairs(np.ascontiguousarray(g), np.ascontiguousarray(p), table)
+        keys = np.flatnonzero(table)
+        return keys >> 8, keys & 255, table[keys]
+    if g.size == 0:
+        z = np.zeros(0, np.int64)
+        return z, z, z
+    change = g[1:] != g[:-1]
+    change |= p[1:] != p[:-1]
+    starts = np.flatnonzero(change)
+    starts += 1
+    starts = np.concatenate(([0], starts))
+    lengths = np.diff(np.append(starts, g.size))
+    return g[starts].astype(np.int64), p[starts].astype(np.int64), lengths
 
 
 def _size(a: np.ndarray) -> str:
@@ -245,11 +261,10 @@ class SemanticEvaluator(Evaluator):
         """Add one image (``SemanticMap`` or integer arrays of the same shape)."""
         g = gt.labels if isinstance(gt, SemanticMap) else np.asarray(gt)
         p = pred.labels if isinstance(pred, SemanticMap) else np.asarray(pred)
-        if self.reduce_zero_label:
-            g = _reduce_zero(g)
         if g.ndim != 2:
             raise SizeMismatchError(f"a semantic map must be 2-D, got shape {g.shape}", file=file, image_id=image_id)
-        self.matrix += confusion(g, p, self.num_classes, self.ignore_index, file=file, image_id=image_id)
+        self.matrix += confusion(g, p, self.num_classes, self.ignore_index, reduce_zero_label=self.reduce_zero_label,
+                                 file=file, image_id=image_id)
         self.n_images += 1
 
     def compute(self) -> EvalResult:
@@ -278,21 +293,20 @@ def _f(v) -> float | None:
 
 
 # --------------------------------------------------------------------------- the folder path
-_WORKER: dict = {}
+def evaluate_pairs(pairs, num_classes: int, *, ignore_index: int = 255, reduce_zero_label: bool = False,
+                   convention: str = "mmseg") -> SemanticEvaluator:
+    """Evaluate ``(name, gt_path, pred_path)`` label PNG pairs in this thread; returns the evaluator.
 
-
-def _init_worker(settings):
-    _WORKER["settings"] = settings
-
-
-def _eval_chunk(pairs) -> SemanticEvaluator:
+    One work unit of :func:`evaluate_semantic_folder` and of the Dask path; its state is
+    the small count matrix.
+    """
     from ._png import read_label_png
 
-    num_classes, ignore, reduce_zero, convention = _WORKER["settings"]
-    ev = SemanticEvaluator(num_classes, ignore_index=ignore, reduce_zero_label=reduce_zero, convention=convention)
+    ev = SemanticEvaluator(num_classes, ignore_index=ignore_index, reduce_zero_label=reduce_zero_label,
+                           convention=convention)
     for name, gpath, ppath in pairs:
-        g, _ = read_label_png(gpath)
-        p, _ = read_label_png(ppath)
+        g = read_label_png(gpath)
+        p = read_label_png(ppath)
         for arr, path in ((g, gpath), (p, ppath)):
             if arr.ndim != 2:
                 raise FormatError(f"expected a single-channel label PNG, got shape {arr.shape}", file=path,
@@ -339,7 +353,7 @@ def evaluate_semantic_folder(gt_dir, pred_dir, num_classes: int, *, ignore_index
     num_classes, ignore_index, reduce_zero_label, convention, class_names
         As :class:`SemanticEvaluator`.
     jobs : int, optional
-        Processes (default: all cores). The result does not depend on it.
+        Threads (default: all cores). The result does not depend on it.
     progress : callable(done, total), optional
         Called with the number of images evaluated so far.
 
@@ -350,15 +364,16 @@ def evaluate_semantic_folder(gt_dir, pred_dir, num_classes: int, *, ignore_index
         r = evaluate_semantic_folder("gt/", "pred/", 19)
         r["mIoU"], r.per_class["0"]["IoU"]
     """
-    from .panoptic import run_chunks
+    from functools import partial
+
+    from .base import map_chunks
 
     probe = SemanticEvaluator(num_classes, ignore_index=ignore_index, reduce_zero_label=reduce_zero_label,
                               convention=convention, class_names=class_names)
     pairs = list_pairs(gt_dir, pred_dir)
     chunks = [pairs[i:i + CHUNK] for i in range(0, len(pairs), CHUNK)]
-    settings = (probe.num_classes, probe.ignore_index, probe.reduce_zero_label, probe.convention)
-    results = run_chunks(_eval_chunk, chunks, (settings,), _init_worker, jobs=jobs, progress=progress,
-                         sizes=[len(c) for c in chunks])
-    for part in results:
+    work = partial(evaluate_pairs, num_classes=probe.num_classes, ignore_index=probe.ignore_index,
+                   reduce_zero_label=probe.reduce_zero_label, convention=probe.convention)
+    for part in map_chunks(work, chunks, jobs=jobs, progress=progress, sizes=[len(c) for c in chunks]):
         probe.merge(part)
     return probe.compute()
