@@ -59,3 +59,33 @@ def track(items: Iterable[T], description: str, total: int | None = None) -> Ite
         for item in items:
             yield item
             progress.advance(task)
+
+
+def print_table(columns: list[str], rows: list[list[str]], *, right: Iterable[str] = (), title: str | None = None,
+                caption: str | None = None) -> None:
+    """Print a table in rich's default look, laid out here in one pass.
+
+    rich measures every cell through its renderer, ~0.3 ms a cell: 0.4 s for the 133-class
+    table of a COCO panoptic evaluation, longer than the evaluation's own threads take.
+    Cells are plain text (no markup). Columns named in ``right`` are right-aligned.
+    """
+    right = set(right)
+    widths = [max([len(c)] + [len(r[k]) for r in rows]) for k, c in enumerate(columns)]
+
+    def line(cells, edge):
+        left, sep, end = edge
+        parts = [(c.rjust(w) if name in right else c.ljust(w)) for c, w, name in zip(cells, widths, columns)]
+        return left + " " + f" {sep} ".join(parts) + " " + end
+
+    def rule(left, mid, end, fill):
+        return left + mid.join(fill * (w + 2) for w in widths) + end
+
+    out = []
+    if title:
+        out.append(title)
+    out += [rule("┏", "┳", "┓", "━"), line(columns, "┃┃┃"), rule("┡", "╇", "┩", "━")]
+    out += [line(r, "│││") for r in rows]
+    out.append(rule("└", "┴", "┘", "─"))
+    if caption:
+        out.append(caption)
+    console.print("\n".join(out), markup=False, highlight=False, soft_wrap=True)

@@ -15,9 +15,8 @@ from typing import Optional
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
 
-from .common import console, err_console, handle_errors
+from .common import console, err_console, handle_errors, print_table
 
 eval_app = typer.Typer(
     name="eval",
@@ -191,23 +190,11 @@ def _finish(res, json_out, keys, title, per_class_keys, *, names=None, kinds=Non
         data = res.to_json()
         write_json(json_out, {**{k: data.get(k) for k in keys}, "per_class": data["per_class"]}, indent=True)
     console.print(f"[bold]{title}[/] (%)", highlight=False)
-    summary = Table()
-    for k in keys:
-        summary.add_column(k, justify="right")
-    summary.add_row(*[_pct(res.summary.get(k)) for k in keys])
-    console.print(summary)
-    table = Table(title="Per class (metrics in %)", title_justify="left")
-    table.add_column("id", justify="right")
-    if names:
-        table.add_column("name")
-    if kinds:
-        table.add_column("kind")
-    for k in per_class_keys:
-        table.add_column(k, justify="right")
+    print_table(list(keys), [[_pct(res.summary.get(k)) for k in keys]], right=keys)
+    columns = ["id"] + (["name"] if names else []) + (["kind"] if kinds else []) + list(per_class_keys)
     if counts:
-        for k in ("TP", "FP", "FN"):
-            table.add_column(k, justify="right")
-    hidden = 0
+        columns += ["TP", "FP", "FN"]
+    rows, hidden = [], 0
     for cid, vals in res.per_class.items():
         if all(vals.get(k) is None for k in per_class_keys):
             hidden += 1  # neither in the ground truth nor predicted: nothing to show
@@ -221,10 +208,10 @@ def _finish(res, json_out, keys, title, per_class_keys, *, names=None, kinds=Non
         if counts:
             c = counts.get(cid, {})
             row += [str(c.get("tp", "")), str(c.get("fp", "")), str(c.get("fn", ""))]
-        table.add_row(*row)
-    if hidden:
-        table.caption = f"{hidden} classes without ground truth or prediction not shown (null in --json)"
-    console.print(table)
+        rows.append(row)
+    caption = f"{hidden} classes without ground truth or prediction not shown (null in --json)" if hidden else None
+    print_table(columns, rows, right=["id", *per_class_keys, "TP", "FP", "FN"], title="Per class (metrics in %)",
+                caption=caption)
     if json_out is not None:
         console.print(f"wrote {json_out}", style="dim", highlight=False)
 

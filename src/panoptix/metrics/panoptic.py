@@ -29,6 +29,7 @@ a PNG whose size differs from its ground truth, an image without prediction.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -51,12 +52,12 @@ CHUNK = 16
 
 @dataclass
 class _Segs:
-    """One image's segments as arrays, in the JSON's order."""
+    """One image's segments, in the JSON's order (plain lists: an image has tens, not thousands)."""
 
-    ids: np.ndarray      # int64
-    cats: np.ndarray     # int64 index into the taxonomy
-    crowd: np.ndarray    # bool
-    area: np.ndarray     # float64 (JSON areas may be floats); -1 where the record gave none (PNG count used)
+    ids: list[int]
+    cats: list[int]      # index into the taxonomy
+    crowd: list[bool]
+    area: list[float]    # the JSON area (may be a float); -1 where the record gave none (PNG count used)
 
 
 class PanopticEvaluator(Evaluator):
@@ -91,8 +92,7 @@ class PanopticEvaluator(Evaluator):
             taxonomy = Taxonomy(list(taxonomy))
         self.taxonomy = taxonomy
         k = len(taxonomy)
-        self._cat_ids = np.array(taxonomy.ids, dtype=np.int64)
-        self._order = np.argsort(self._cat_ids, kind="stable")
+        self._cat_pos = {int(cid): k for k, cid in enumerate(taxonomy.ids)}
         self.iou = np.zeros(k, np.float64)
         self.tp = np.zeros(k, np.int64)
         self.fp = np.zeros(k, np.int64)
@@ -108,22 +108,6 @@ class PanopticEvaluator(Evaluator):
         self.fp += other.fp
         self.fn += other.fn
         self.images.extend(other.images)
-
-    def _cat_index(self, cat_ids, *, file=None, image_id=None, seg_ids=None) -> np.ndarray:
-        """Taxonomy indices of category ids; CategoryError naming the first unknown one."""
-        cat_ids = np.asarray(cat_ids, dtype=np.int64)
-        if not self._cat_ids.size:
-            pos = np.zeros(cat_ids.shape, np.int64)
-            ok = np.zeros(cat_ids.shape, bool)
-        else:
-            sorted_ids = self._cat_ids[self._order]
-            pos = np.clip(np.searchsorted(sorted_ids, cat_ids), 0, len(sorted_ids) - 1)
-            ok = sorted_ids[pos] == cat_ids
-        if not ok.all():
-            j = int(np.flatnonzero(~ok)[0])
-            raise CategoryError(f"unknown category id {int(cat_ids[j])}", file=file, image_id=image_id,
-                                segment_id=None if seg_ids is None else int(seg_ids[j]))
-        return self._order[pos] if self._cat_ids.size else pos
 
     # ------------------------------------------------------------------ update
     def update(self, gt: PanopticMap, pred: PanopticMap, *, image_id=None, file=None) -> None:
@@ -154,88 +138,108 @@ class PanopticEvaluator(Evaluator):
         self._add_image(gsegs, psegs, pg, pp, pn, image_id=image_id, gt_file=file, pred_file=file)
 
     def _segs(self, ids, cats, crowd, area, *, file, image_id, what) -> _Segs:
-        ids = np.asarray(ids, dtype=np.int64).reshape(-1)
-        n = ids.size
-        if n:
-            if (ids == VOID).any():
-                raise ValidationError(f"{what} segment id 0 is VOID and cannot be a segment", file=file,
-                                      image_id=image_id, segment_id=0)
-            u, c = np.unique(ids, return_counts=True)
-            if (c > 1).any():
-                raise ValidationError(f"duplicate {what} segment id in the JSON", file=file, image_id=image_id,
-                                      segment_id=int(u[c > 1][0]))
-        cat_idx = self._cat_index(np.asarray(cats, dtype=np.int64).reshape(-1), file=file, image_id=image_id,
-                                  seg_ids=ids)
-        crowd = np.zeros(n, bool) if crowd is None else np.asarray(crowd, dtype=bool).reshape(-1)
-        area = np.full(n, -1.0) if area is None else np.asarray(area, dtype=np.float64).reshape(-1)
+        ids = [int(i) for i in ids]
+        if VOID in ids:
+            raise ValidationError(f"{what} segment id 0 is VOID and cannot be a segment", file=file,
+                                  image_id=image_id, segment_id=0)
+        if len(set(ids)) != len(ids):
+            seen: set = set()
+            dup = min(i for i in ids if i in seen or seen.add(i))
+            raise ValidationError(f"duplicate {what} segment id in the JSON", file=file, image_id=image_id,
+                                  segment_id=dup)
+        cat_idx = []
+        for sid, cid in zip(ids, cats):
+            k = self._cat_pos.get(int(cid))
+            if k is None:
+                raise CategoryError(f"unknown category id {int(cid)}", file=file, image_id=image_id, segment_id=sid)
+            cat_idx.append(k)
+        crowd = [False] * len(ids) if crowd is None else [bool(c) for c in crowd]
+        area = [-1.0] * len(ids) if area is None else [float(a) for a in area]
         return _Segs(ids, cat_idx, crowd, area)
 
     def _add_image(self, g: _Segs, p: _Segs, pair_g, pair_p, pair_n, *, image_id, gt_file, pred_file) -> None:
-        """Match one image (pairs: ground-truth id, predicted id, pixel count; sorted by (gt, pred))."""
-        gi = _index_of(g.ids, pair_g)
-        pj = _index_of(p.ids, pair_p)
-        bad = (pj < 0) & (pair_p != VOID)
-        if bad.any():
+        """Match one image (pairs: ground-truth id, predicted id, pixel count; sorted by (gt, pred)).
+
+        Plain Python over the few pairs of an image; every float is computed as panopticapi
+        computes it (IoU as one true division, sums in the order of its pair dict).
+        """
+        g_pos = {sid: i for i, sid in enumerate(g.ids)}
+        p_pos = {sid: j for j, sid in enumerate(p.ids)}
+        ng, npred = len(g.ids), len(p.ids)
+        g_png, p_area, void_p = [0] * ng, [0] * npred, [0] * npred
+        both = []  # (gt index, pred index, pixels), in pair order
+        stray_p, stray_g = [], []  # ids in the PNG but not in the JSON
+        for a, b, n in zip(pair_g.tolist(), pair_p.tolist(), pair_n.tolist()):
+            i, j = g_pos.get(a), p_pos.get(b)
+            if j is None:
+                if b != VOID:
+                    stray_p.append(b)
+            else:
+                p_area[j] += n
+                if a == VOID:
+                    void_p[j] = n
+            if i is None:
+                if a != VOID:
+                    stray_g.append(a)
+            else:
+                g_png[i] += n
+                if j is not None:
+                    both.append((i, j, n))
+        if stray_p:
             raise ValidationError("segment is in the PNG but not in the JSON", file=pred_file, image_id=image_id,
-                                  segment_id=int(pair_p[bad].min()))
-        bad = (gi < 0) & (pair_g != VOID)
-        if bad.any():
+                                  segment_id=min(stray_p))
+        if stray_g:
             raise ValidationError("ground-truth segment is in the PNG but not in the JSON", file=gt_file,
-                                  image_id=image_id, segment_id=int(pair_g[bad].min()))
-        ng, npred = g.ids.size, p.ids.size
-        on_p = pj >= 0
-        p_area = np.bincount(pj[on_p], weights=pair_n[on_p], minlength=npred).astype(np.int64)
-        on_g = gi >= 0
-        g_png = np.bincount(gi[on_g], weights=pair_n[on_g], minlength=ng).astype(np.int64)
-        if npred and (p_area == 0).any():
+                                  image_id=image_id, segment_id=min(stray_g))
+        if 0 in p_area:
             raise ValidationError("segment is in the JSON but not in the PNG", file=pred_file, image_id=image_id,
-                                  segment_id=int(p.ids[p_area == 0][0]))
-        if ng and (g_png == 0).any():
+                                  segment_id=p.ids[p_area.index(0)])
+        if 0 in g_png:
             raise ValidationError("ground-truth segment is in the JSON but not in the PNG", file=gt_file,
-                                  image_id=image_id, segment_id=int(g.ids[g_png == 0][0]))
+                                  image_id=image_id, segment_id=g.ids[g_png.index(0)])
         # The JSON area when given (panopticapi); exact: float64 holds every pixel count.
-        g_area = np.where(g.area >= 0, g.area, g_png)
+        g_area = [a if a >= 0 else float(c) for a, c in zip(g.area, g_png)]
 
-        void_p = np.zeros(npred, np.int64)
-        on_void = (pair_g == VOID) & on_p
-        void_p[pj[on_void]] = pair_n[on_void]
-
-        both = on_g & on_p
-        bg, bp, bn = gi[both], pj[both], pair_n[both]
-        cand = (~g.crowd[bg]) & (g.cats[bg] == p.cats[bp])
-        cg, cp, cn = bg[cand], bp[cand], bn[cand]
-        # panopticapi: int64 arithmetic, then a true division (float64).
-        union = p_area[cp] + g_area[cg] - cn - void_p[cp]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            iou = cn / union
-        hit = iou > 0.5
-        cats = g.cats[cg[hit]]
-        ious = iou[hit]
-        np.add.at(self.tp, cats, 1)
-        np.add.at(self.iou, cats, ious)
-        g_matched = np.zeros(ng, bool)
-        g_matched[cg[hit]] = True
-        p_matched = np.zeros(npred, bool)
-        p_matched[cp[hit]] = True
-
-        fn_mask = ~g_matched & ~g.crowd
-        np.add.at(self.fn, g.cats[fn_mask], 1)
-        # crowd region per category: the last unmatched crowd segment listed wins (panopticapi's dict).
-        crowd_of = {int(g.cats[i]): i for i in np.flatnonzero(~g_matched & g.crowd).tolist()}
+        g_matched, p_matched = [False] * ng, [False] * npred
+        crowd_pixels = {}  # (crowd gt index, pred index) -> pixels
+        n_tp, iou_sum = 0, 0.0
+        for i, j, n in both:
+            if g.crowd[i]:
+                crowd_pixels[i, j] = n
+                continue
+            if g.cats[i] != p.cats[j]:
+                continue
+            union = p_area[j] + g_area[i] - n - void_p[j]
+            iou = n / union if union else math.inf
+            if iou > 0.5:
+                k = g.cats[i]
+                self.tp[k] += 1
+                self.iou[k] += iou
+                g_matched[i] = p_matched[j] = True
+                n_tp += 1
+                iou_sum += iou
+        n_fn = 0
+        crowd_of = {}  # category -> its unmatched crowd region (the last listed wins, as panopticapi's dict)
+        for i in range(ng):
+            if g_matched[i]:
+                continue
+            if g.crowd[i]:
+                crowd_of[g.cats[i]] = i
+            else:
+                self.fn[g.cats[i]] += 1
+                n_fn += 1
         n_fp = 0
-        unmatched = np.flatnonzero(~p_matched)
-        if unmatched.size:
-            covered = void_p[unmatched].copy()
-            if crowd_of:
-                crowd_pairs = {(int(a), int(b)): int(c) for a, b, c in zip(bg, bp, bn) if g.crowd[a]}
-                for k, j in enumerate(unmatched.tolist()):
-                    ci = crowd_of.get(int(p.cats[j]))
-                    if ci is not None:
-                        covered[k] += crowd_pairs.get((ci, j), 0)
-            fp_mask = ~(covered / p_area[unmatched] > 0.5)
-            np.add.at(self.fp, p.cats[unmatched[fp_mask]], 1)
-            n_fp = int(fp_mask.sum())
-        self.images.append((image_id, int(hit.sum()), n_fp, int(fn_mask.sum()), float(ious.sum())))
+        for j in range(npred):
+            if p_matched[j]:
+                continue
+            covered = void_p[j]
+            ci = crowd_of.get(p.cats[j])
+            if ci is not None:
+                covered += crowd_pixels.get((ci, j), 0)
+            if not covered / p_area[j] > 0.5:
+                self.fp[p.cats[j]] += 1
+                n_fp += 1
+        self.images.append((image_id, n_tp, n_fp, n_fn, iou_sum))
 
     # ------------------------------------------------------------------ compute
     def compute(self) -> EvalResult:
