@@ -213,9 +213,7 @@ def test_the_extension_checks_its_arguments():
     with pytest.raises(ValueError, match="expected"):
         native.unfilter(b"\x00" * 9, bytearray(8), 2, 4, 1)
     with pytest.raises(ValueError, match="differ"):
-        native.count_u8_pairs(b"ab", b"abc", np.zeros(65536, np.int64))
-    with pytest.raises(ValueError, match="65536"):
-        native.count_u8_pairs(b"ab", b"ab", np.zeros(10, np.int64))
+        native.count_u8_pairs(b"ab", b"abc")
     with pytest.raises(ValueError, match="differ"):
         native.count_id_pairs(b"abcdef", b"abc", 3, 3)
     with pytest.raises(TypeError):

@@ -8,11 +8,12 @@
  *
  * unfilter(src, dst, height, rowbytes, bpp)
  *     src: height rows of (filter byte + rowbytes bytes); dst: height * rowbytes bytes.
- * count_u8_pairs(gt, pred, table)
- *     table[gt[i] * 256 + pred[i]] += 1 for every pixel (table: 65536 int64).
+ * count_u8_pairs(gt, pred) -> (keys, counts)
+ *     One byte per pixel; keys are gt << 8 | pred, both int64 bytes, one per distinct pair,
+ *     in key order.
  * count_id_pairs(gt, pred, gt_step, pred_step) -> (keys, counts)
  *     Pixel ids are the first three bytes of each pixel (R + 256 G + 65536 B, little end
- *     first); keys are gt_id << 24 | pred_id as uint64 bytes, counts int64 bytes, one per
+ *     first); keys are gt_id << 24 | pred_id, counts, both int64 bytes, one per
  *     distinct pair, in no particular order.
  */
 #define PY_SSIZE_T_CLEAN
@@ -51,7 +52,9 @@ static inline void paeth_row(const uint8_t *restrict in, uint8_t *restrict out, 
     for (Py_ssize_t i = 0; i < n; i += bpp)
         for (int k = 0; k < bpp; k++) {
             uint8_t b = up[i + k];
-            out[i + k] = a[k] = (uint8_t)(in[i + k] + paeth(a[k], b, c[k]));
+            /* Under a flat stretch of the row above (b == c) Paeth picks a: a one-cycle chain
+             * instead of the whole predictor, and a branch that depends only on the row above. */
+            out[i + k] = a[k] = (uint8_t)(in[i + k] + (b == c[k] ? a[k] : paeth(a[k], b, c[k])));
             c[k] = b;
         }
 }
@@ -146,30 +149,49 @@ static Py_ssize_t next_change(const uint8_t *a, const uint8_t *b, Py_ssize_t fro
     return n;
 }
 
+/* Two int64 buffers of n entries as a (keys, counts) tuple of bytes objects. */
+static PyObject *pairs_result(const int64_t *keys, const int64_t *counts, size_t n) {
+    PyObject *k = PyBytes_FromStringAndSize((const char *)keys, (Py_ssize_t)(n * sizeof(int64_t)));
+    PyObject *c = PyBytes_FromStringAndSize((const char *)counts, (Py_ssize_t)(n * sizeof(int64_t)));
+    PyObject *result = k && c ? PyTuple_Pack(2, k, c) : NULL;
+    Py_XDECREF(k);
+    Py_XDECREF(c);
+    return result;
+}
+
 static PyObject *count_u8_pairs(PyObject *self, PyObject *args) {
-    Py_buffer gt, pred, table;
-    if (!PyArg_ParseTuple(args, "y*y*w*", &gt, &pred, &table)) return NULL;
+    Py_buffer gt, pred;
+    if (!PyArg_ParseTuple(args, "y*y*", &gt, &pred)) return NULL;
     PyObject *result = NULL;
+    int64_t *table = NULL, *keys = NULL, *counts = NULL;
     if (gt.len != pred.len) {
         PyErr_SetString(PyExc_ValueError, "ground truth and prediction differ in size");
-    } else if (table.len != 65536 * (Py_ssize_t)sizeof(int64_t)) {
-        PyErr_SetString(PyExc_ValueError, "table must be 65536 int64");
+    } else if (!(table = calloc(65536, sizeof(int64_t))) || !(keys = malloc(65536 * sizeof(int64_t))) ||
+               !(counts = malloc(65536 * sizeof(int64_t)))) {
+        PyErr_NoMemory();
     } else {
         const uint8_t *g = gt.buf, *p = pred.buf;
-        int64_t *t = table.buf;
         Py_ssize_t n = gt.len;
+        size_t used = 0;
         Py_BEGIN_ALLOW_THREADS
         /* One table update per run of one pair. */
         for (Py_ssize_t start = 0, end; start < n; start = end) {
             end = next_change(g, p, start + 1, n, 1);
-            t[(unsigned)g[start] << 8 | p[start]] += end - start;
+            table[(unsigned)g[start] << 8 | p[start]] += end - start;
         }
+        for (int k = 0; k < 65536; k++)
+            if (table[k]) {
+                keys[used] = k;
+                counts[used++] = table[k];
+            }
         Py_END_ALLOW_THREADS
-        result = Py_NewRef(Py_None);
+        result = pairs_result(keys, counts, used);
     }
+    free(table);
+    free(keys);
+    free(counts);
     PyBuffer_Release(&gt);
     PyBuffer_Release(&pred);
-    PyBuffer_Release(&table);
     return result;
 }
 
@@ -268,21 +290,14 @@ static PyObject *count_id_pairs(PyObject *self, PyObject *args) {
         if (failed) {
             PyErr_NoMemory();
         } else {
-            PyObject *keys = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(t.used * sizeof(uint64_t)));
-            PyObject *counts = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(t.used * sizeof(int64_t)));
-            if (keys && counts) {
-                uint64_t *ko = (uint64_t *)PyBytes_AS_STRING(keys);
-                int64_t *co = (int64_t *)PyBytes_AS_STRING(counts);
-                size_t j = 0;
-                for (size_t i = 0; i <= t.mask; i++)
-                    if (t.keys[i] != FREE_SLOT) {
-                        ko[j] = t.keys[i];
-                        co[j++] = t.counts[i];
-                    }
-                result = PyTuple_Pack(2, keys, counts);
-            }
-            Py_XDECREF(keys);
-            Py_XDECREF(counts);
+            /* Compact the table in place: used slots to the front, in slot order. */
+            size_t j = 0;
+            for (size_t i = 0; i <= t.mask; i++)
+                if (t.keys[i] != FREE_SLOT) {
+                    t.keys[j] = t.keys[i];
+                    t.counts[j++] = t.counts[i];
+                }
+            result = pairs_result((const int64_t *)t.keys, t.counts, j);
         }
     }
     free(t.keys);
@@ -295,7 +310,7 @@ static PyObject *count_id_pairs(PyObject *self, PyObject *args) {
 static PyMethodDef methods[] = {
     {"unfilter", unfilter, METH_VARARGS, "unfilter(src, dst, height, rowbytes, bpp): undo PNG row filters."},
     {"count_u8_pairs", count_u8_pairs, METH_VARARGS,
-     "count_u8_pairs(gt, pred, table): table[g * 256 + p] += pixels with that pair."},
+     "count_u8_pairs(gt, pred) -> (keys, counts): distinct 8-bit value pairs."},
     {"count_id_pairs", count_id_pairs, METH_VARARGS,
      "count_id_pairs(gt, pred, gt_step, pred_step) -> (keys, counts): distinct 24-bit id pairs."},
     {NULL, NULL, 0, NULL},

@@ -362,7 +362,7 @@ def _rgb_pair_counts(gt: np.ndarray, pred: np.ndarray):
     if native is not None:
         keys, counts = native.count_id_pairs(np.ascontiguousarray(gt), np.ascontiguousarray(pred),
                                              gt.shape[2], pred.shape[2])
-        keys = np.frombuffer(keys, np.uint64).astype(np.int64)  # gt id << 24 | pred id: unique
+        keys = np.frombuffer(keys, np.int64)  # gt id << 24 | pred id: unique
         order = np.argsort(keys)
         keys = keys[order]
         return keys >> 24, keys & 0xFFFFFF, np.frombuffer(counts, np.int64)[order]

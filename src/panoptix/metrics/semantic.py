@@ -111,10 +111,9 @@ def _value_pairs(g: np.ndarray, p: np.ndarray):
     from ._png import native
 
     if native is not None and g.dtype == np.uint8 and p.dtype == np.uint8:
-        table = np.zeros(65536, np.int64)
-        native.count_u8_pairs(np.ascontiguousarray(g), np.ascontiguousarray(p), table)
-        keys = np.flatnonzero(table)
-        return keys >> 8, keys & 255, table[keys]
+        keys, counts = native.count_u8_pairs(np.ascontiguousarray(g), np.ascontiguousarray(p))
+        keys = np.frombuffer(keys, np.int64)
+        return keys >> 8, keys & 255, np.frombuffer(counts, np.int64)
     if g.size == 0:
         z = np.zeros(0, np.int64)
         return z, z, z
