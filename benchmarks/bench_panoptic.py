@@ -60,7 +60,11 @@ def _mem(pid: int) -> tuple[int, int]:
 
 
 def run_measured(cmd: list[str], env=None) -> dict:
-    """Run ``cmd``; wall time, peak summed RSS/PSS of its process tree (sampled every 10 ms), stdout."""
+    """Run ``cmd``; wall time, CPU time (user + sys of the whole tree), peak summed RSS/PSS of
+    its process tree (sampled every 10 ms), stdout."""
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     peak = {"rss": 0, "pss": 0}
@@ -81,11 +85,13 @@ def run_measured(cmd: list[str], env=None) -> dict:
     th.start()
     out, err = proc.communicate()
     wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)  # reaped children and what they reaped
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     stop.set()
     th.join()
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{err[-2000:]}")
-    return {"wall": wall, "rss": peak["rss"], "pss": peak["pss"], "stdout": out}
+    return {"wall": wall, "cpu": cpu, "rss": peak["rss"], "pss": peak["pss"], "stdout": out}
 
 
 def compare(contenders: dict[str, list[str]], repeat: int, baseline: str, check) -> list[dict]:
@@ -95,11 +101,14 @@ def compare(contenders: dict[str, list[str]], repeat: int, baseline: str, check)
         runs = [run_measured(cmd) for _ in range(repeat)]
         value = check(name, runs[-1]["stdout"])
         rows.append({"name": name, "wall": statistics.median(r["wall"] for r in runs),
+                     "cpu": statistics.median(r["cpu"] for r in runs),
                      "rss": max(r["rss"] for r in runs), "pss": max(r["pss"] for r in runs), "value": value})
     base = next(r for r in rows if r["name"] == baseline)
-    print(f"{'':28s} {'wall s':>8s} {'x base':>7s} {'RSS MB':>8s} {'x base':>7s} {'PSS MB':>8s} {'x base':>7s}  value")
+    print(f"{'':28s} {'wall s':>8s} {'x base':>7s} {'CPU s':>7s} {'x base':>7s} {'RSS MB':>8s} {'x base':>7s} "
+          f"{'PSS MB':>8s} {'x base':>7s}  value")
     for r in rows:
-        print(f"{r['name']:28s} {r['wall']:8.2f} {r['wall'] / base['wall']:7.2f} {r['rss'] / 2**20:8.1f} "
+        print(f"{r['name']:28s} {r['wall']:8.2f} {r['wall'] / base['wall']:7.2f} {r['cpu']:7.2f} "
+              f"{r['cpu'] / base['cpu']:7.2f} {r['rss'] / 2**20:8.1f} "
               f"{r['rss'] / base['rss']:7.2f} {r['pss'] / 2**20:8.1f} {r['pss'] / base['pss']:7.2f}  {r['value']}")
     return rows
 
