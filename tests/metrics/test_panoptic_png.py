@@ -94,6 +94,12 @@ def _encode(arr: np.ndarray, filters, *, idat_parts: int = 1) -> bytes:
             + b"".join(_chunk(b"IDAT", stream[a:b]) for a, b in zip(cut[:-1], cut[1:])) + _chunk(b"IEND", b""))
 
 
+def _with_header(png: bytes, width: int, height: int, *, colour: int = 0) -> bytes:
+    """``png`` with its IHDR replaced (8-bit, the given size and colour type)."""
+    ihdr = _chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, colour, 0, 0, 0))
+    return png[:8] + ihdr + png[33:]
+
+
 @pytest.fixture(params=["native", "pillow"])
 def decoder(request, monkeypatch):
     """Both paths: the C extension, and Pillow where the extension was not built."""
@@ -148,8 +154,12 @@ def test_broken_files_are_format_errors_naming_the_file(tmp_path, decoder, capfd
         "short.png": head + _chunk(b"IDAT", zlib.compress(stream[:-7])) + _chunk(b"IEND", b""),
         "zlib.png": head + _chunk(b"IDAT", zlib.compress(stream)[:-9]) + _chunk(b"IEND", b""),
     }
-    if decoder == "native":  # Pillow reads a file cut just before IEND; we call it truncated
-        broken["noiend.png"] = good[:good.index(b"IEND") - 4]
+    # A header of 20,000² pixels: refused before inflating anything (Pillow's limit).
+    broken["bomb.png"] = _with_header(_encode(np.zeros((2, 2), np.uint8), [0]), 20_000, 20_000)
+    if decoder == "native":  # Pillow accepts both of these
+        broken["noiend.png"] = good[:good.index(b"IEND") - 4]  # cut just before IEND
+        # 5 rows of data under a header of 4: inflating stops where the header says.
+        broken["long.png"] = _with_header(_encode(arr, [1]), 6, 4, colour=2)
     for name, data in broken.items():
         path = tmp_path / name
         path.write_bytes(data)

@@ -41,6 +41,8 @@ _SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # once instead of some hundred images later.
 _block = np.zeros(8 << 20, np.uint8)  # calloc: the pages are never touched
 del _block
+#: Largest image decoded, in pixels: where Pillow raises DecompressionBombError.
+MAX_PIXELS = 2 * 89_478_485
 #: (colour type, bit depth) -> bytes per pixel, for the PNG kinds the fast path decodes.
 _FAST_KINDS = {(0, 8): 1, (3, 8): 1, (2, 8): 3, (6, 8): 4, (0, 16): 2}
 
@@ -95,11 +97,18 @@ def _decode_fast(data: bytes, file) -> np.ndarray | None:
     bpp = _FAST_KINDS.get((colour, depth))
     if bpp is None or interlace:
         return None
+    if width * height > MAX_PIXELS:
+        raise FormatError(f"PNG of {width}x{height} pixels is over the limit of {MAX_PIXELS} (Pillow's "
+                          "decompression-bomb limit)", file=file)
     rowbytes = width * bpp
-    try:
-        raw = _inflater.decompress(b"".join(idat), zlib.MAX_WBITS, height * (rowbytes + 1))
+    expected = height * (rowbytes + 1)
+    try:  # never inflate more than the header promises: a small file can hold gigabytes of zeros
+        raw = _inflater.decompressobj().decompress(b"".join(idat), expected + 1)
     except (zlib.error, _inflater.error) as exc:
         raise FormatError(f"broken PNG image data ({exc})", file=file) from None
+    if len(raw) != expected:
+        raise FormatError(f"broken PNG image data ({'more' if len(raw) > expected else 'less'} than the "
+                          f"{width}x{height} of its header)", file=file)
     out = np.empty((height, rowbytes), np.uint8)
     try:
         native.unfilter(raw, out, height, rowbytes, bpp)
