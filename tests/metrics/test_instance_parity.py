@@ -266,7 +266,7 @@ def test_threaded_accumulation_is_bit_identical(tmp_path, monkeypatch):
     g, d = write(tmp_path, gt, results)
     one = evaluate_coco(g, d, jobs=1)
     monkeypatch.setattr(instance, "_THREADED_ACCUMULATE", 0)
-    monkeypatch.setattr(instance, "_jobs", lambda jobs: 3 if jobs is None else jobs)
+    monkeypatch.setattr(instance, "resolve_jobs", lambda jobs: 3 if jobs is None else jobs)
     three = evaluate_coco(g, d, jobs=1)
     assert three.summary == one.summary and three.per_class == one.per_class
     for key in ("precision", "recall", "scores"):

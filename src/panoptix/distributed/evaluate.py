@@ -115,23 +115,13 @@ def _relocate(exc: PanoptixError, shard: Shard, gt, pred, local_gt, local_pred) 
 
 
 def _instance_job(shard: Shard, gt, pred, opts: dict) -> Evaluator:
-    from ..metrics import _coco_files as F
     from ..metrics.instance import InstanceEvaluator
 
-    ev = InstanceEvaluator(**opts)
-    params = ev.params
     with local_copy(shard.gt) as local_gt, local_copy(shard.pred) as local_pred:
         try:
-            gtf = F.load_ground_truth(local_gt, params)
-            dtf = F.load_results(local_pred, gtf, params)
-            blocks = F.run_shards(gtf, dtf, params, jobs=1)
+            return InstanceEvaluator.from_files(local_gt, local_pred, jobs=1, **opts)
         except PanoptixError as exc:
             raise _relocate(exc, shard, gt, pred, local_gt, local_pred) from None
-    # The state evaluate_coco builds from the same files (see panoptix.metrics.instance).
-    ev._cat_ids = np.asarray(gtf.cat_ids, np.int64)
-    ev._blocks = blocks
-    ev._ignored = {"gt_unknown_category": gtf.n_unknown_cat, "dt_unknown_category": dtf.n_unknown_cat}
-    return ev
 
 
 def _panoptic_job(shard: Shard, gt, pred, opts: dict) -> Evaluator:

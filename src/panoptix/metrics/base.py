@@ -80,14 +80,19 @@ class Evaluator:
         return copy.deepcopy(self).merge(other)
 
 
-def default_jobs() -> int:
-    """The number of CPU cores this process may use."""
-    import os
+def resolve_jobs(jobs: int | None) -> int:
+    """``jobs``, or the number of CPU cores this process may use when None; at least 1."""
+    if jobs is None:
+        import os
 
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):  # pragma: no cover - not Linux
-        return max(1, os.cpu_count() or 1)
+        try:
+            return max(1, len(os.sched_getaffinity(0)))
+        except (AttributeError, OSError):  # pragma: no cover - not Linux
+            return max(1, os.cpu_count() or 1)
+    jobs = int(jobs)
+    if jobs < 1:
+        raise ValueError("jobs must be at least 1")
+    return jobs
 
 
 def map_chunks(fn, chunks: list, *, jobs: int | None, progress=None, sizes: list[int]) -> list:
@@ -98,9 +103,7 @@ def map_chunks(fn, chunks: list, *, jobs: int | None, progress=None, sizes: list
     keeps every core busy. ``progress(done, total)`` gets images finished so far (``sizes``
     are the images per chunk). The first failing chunk's error is raised.
     """
-    jobs = default_jobs() if jobs is None else int(jobs)
-    if jobs < 1:
-        raise ValueError("jobs must be at least 1")
+    jobs = resolve_jobs(jobs)
     total, done = sum(sizes), 0
     if progress is not None:
         progress(0, total)

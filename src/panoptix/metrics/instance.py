@@ -67,7 +67,6 @@ Deliberate differences, all on input pycocotools rejects or mishandles:
 
 from __future__ import annotations
 
-import os
 import time
 from typing import Callable, Iterator
 
@@ -78,7 +77,7 @@ from ..core.labels import Instances
 from ..core.taxonomy import Taxonomy
 from . import _coco_kernels as K
 from ._coco_batch import Batch, Detections, GroundTruth, Params, SegmentationMasks, evaluate_batch
-from .base import EvalResult, Evaluator
+from .base import EvalResult, Evaluator, resolve_jobs
 
 __all__ = ["InstanceEvaluator", "evaluate_coco", "coco_pairs", "SUMMARY_KEYS"]
 
@@ -141,6 +140,45 @@ class InstanceEvaluator(Evaluator):
         self._seen: set = set()  # image ids of the blocks (duplicate check)
         self._seen_blocks = 0
         self._ignored = {"gt_unknown_category": 0, "dt_unknown_category": 0}
+
+    @classmethod
+    def from_files(cls, gt_json_path, results_json_path, *, jobs: int | None = 1,
+                   progress: Callable[[int, int], None] | None = None, timings: dict | None = None,
+                   **opts) -> "InstanceEvaluator":
+        """The evaluator of a COCO ground-truth file and a results file, every image added.
+
+        What :func:`evaluate_coco` computes before :meth:`compute`; mergeable with the
+        evaluators of other shards (``panoptix.distributed`` builds one per shard).
+        ``opts`` are this class's keyword arguments; ``jobs`` and ``progress`` as in
+        :func:`evaluate_coco`. ``timings``, when given, receives the seconds spent reading
+        (``read``) and matching (``evaluate``).
+        """
+        from . import _coco_files as F
+
+        ev = cls(**opts)
+        params = ev.params
+        t0 = time.perf_counter()
+        jobs = resolve_jobs(jobs)
+        if jobs > 1:
+            # the two files are read and scanned at the same time (the scanners release the GIL)
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(1) as pool:
+                scanning = pool.submit(F.read_results, results_json_path)
+                gtf = F.load_ground_truth(gt_json_path, params)  # (on an error here, `with` waits for the thread)
+                scanned = scanning.result()
+        else:
+            gtf = F.load_ground_truth(gt_json_path, params)
+            scanned = None
+        dtf = F.load_results(results_json_path, gtf, params, scanned)
+        t1 = time.perf_counter()
+        blocks = F.run_shards(gtf, dtf, params, jobs=jobs, progress=progress)
+        if timings is not None:
+            timings.update(read=t1 - t0, evaluate=time.perf_counter() - t1)
+        ev._cat_ids = np.asarray(gtf.cat_ids, np.int64)
+        ev._add_blocks(blocks)
+        ev._ignored = {"gt_unknown_category": gtf.n_unknown_cat, "dt_unknown_category": dtf.n_unknown_cat}
+        return ev
 
     # ------------------------------------------------------------------ update
     def update(self, gt: Instances, pred: Instances, *, image_id, dt_areas=None) -> None:
@@ -323,7 +361,7 @@ def _accumulate(cat_lo, order, pos, scores, status, npig, max_dets, rec_thrs):
     """:func:`_coco_kernels.accumulate`, categories split over threads (the kernel releases the GIL;
     categories are independent, so the split never changes a number)."""
     n_cat = len(cat_lo) - 1
-    threads = min(_jobs(None), n_cat)
+    threads = min(resolve_jobs(None), n_cat)
     if threads < 2 or len(order) < _THREADED_ACCUMULATE:
         return K.accumulate(cat_lo, order, pos, scores, status, npig, max_dets, rec_thrs)
     # contiguous category ranges with about the same number of detections each
@@ -436,56 +474,16 @@ def evaluate_coco(gt_json_path, results_json_path, *, iou_type: str = "segm", jo
         As :meth:`InstanceEvaluator.compute`, plus ``extra["timings"]``: seconds spent reading
         both files (``read``), matching (``evaluate``), accumulating (``accumulate``), ``total``.
     """
-    from . import _coco_files as F
-
-    params = Params.make(iou_type, opts.pop("iou_thresholds", None), opts.pop("max_dets", (1, 10, 100)),
-                         opts.pop("area_ranges", None), opts.pop("use_cats", True),
-                         opts.pop("boundary_dilation_ratio", 0.02))
-    if opts:
-        raise TypeError(f"unknown option(s): {', '.join(sorted(opts))}")
-    timings = {}
+    timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    jobs = _jobs(jobs)
-    if jobs > 1:
-        # the two files are read and scanned at the same time (the scanners release the GIL)
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(1) as pool:
-            scanning = pool.submit(F.read_results, results_json_path)
-            gtf = F.load_ground_truth(gt_json_path, params)  # (on an error here, `with` waits for the thread)
-            scanned = scanning.result()
-    else:
-        gtf = F.load_ground_truth(gt_json_path, params)
-        scanned = None
-    dtf = F.load_results(results_json_path, gtf, params, scanned)
-    timings["read"] = time.perf_counter() - t0
-    t2 = time.perf_counter()
-    blocks = F.run_shards(gtf, dtf, params, jobs=jobs, progress=progress)
-    timings["evaluate"] = time.perf_counter() - t2
+    ev = InstanceEvaluator.from_files(gt_json_path, results_json_path, jobs=jobs, progress=progress,
+                                      timings=timings, iou_type=iou_type, **opts)
     t3 = time.perf_counter()
-    ev = InstanceEvaluator(iou_type=iou_type, iou_thresholds=params.iou_thrs, max_dets=params.max_dets,
-                           area_ranges=params.area_rng, use_cats=params.use_cats,
-                           boundary_dilation_ratio=params.dilation_ratio)
-    ev._cat_ids = np.asarray(gtf.cat_ids, np.int64)
-    ev._add_blocks(blocks)
-    ev._ignored = {"gt_unknown_category": gtf.n_unknown_cat, "dt_unknown_category": dtf.n_unknown_cat}
     res = ev.compute()
     timings["accumulate"] = time.perf_counter() - t3
     timings["total"] = time.perf_counter() - t0
     res.extra["timings"] = timings
     return res
-
-
-def _jobs(jobs):
-    if jobs is None:
-        try:
-            return max(1, len(os.sched_getaffinity(0)))
-        except AttributeError:  # pragma: no cover - not Linux
-            return max(1, os.cpu_count() or 1)
-    jobs = int(jobs)
-    if jobs < 1:
-        raise ValueError("jobs must be at least 1")
-    return jobs
 
 
 def coco_pairs(gt_json_path, results_json_path, *, iou_type: str = "segm"
