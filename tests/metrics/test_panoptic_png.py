@@ -154,8 +154,9 @@ def test_broken_files_are_format_errors_naming_the_file(tmp_path, decoder, capfd
         "short.png": head + _chunk(b"IDAT", zlib.compress(stream[:-7])) + _chunk(b"IEND", b""),
         "zlib.png": head + _chunk(b"IDAT", zlib.compress(stream)[:-9]) + _chunk(b"IEND", b""),
     }
-    # A header of 20,000² pixels: refused before inflating anything (Pillow's limit).
-    broken["bomb.png"] = _with_header(_encode(np.zeros((2, 2), np.uint8), [0]), 20_000, 20_000)
+    # A header of 30,000 × 20,000 pixels: refused before inflating anything (by Pillow too, at
+    # twice the limit it warns at).
+    broken["bomb.png"] = _with_header(_encode(np.zeros((2, 2), np.uint8), [0]), 30_000, 20_000)
     if decoder == "native":  # Pillow accepts both of these
         broken["noiend.png"] = good[:good.index(b"IEND") - 4]  # cut just before IEND
         # 5 rows of data under a header of 4: inflating stops where the header says.

@@ -24,7 +24,11 @@ from . import masks as M
 from .errors import CategoryError, FormatError, SizeMismatchError, ValidationError
 from .taxonomy import IGNORE_INDEX, VOID, Taxonomy
 
-__all__ = ["SemanticMap", "Instances", "PanopticMap", "Segment", "rgb_to_id", "id_to_rgb"]
+__all__ = ["SemanticMap", "Instances", "PanopticMap", "Segment", "rgb_to_id", "id_to_rgb", "MAX_IMAGE_PIXELS"]
+
+#: Largest image or label map any reader decodes: no labeled image needs more than ~16k × 16k
+#: pixels, and a larger header is most likely a decompression bomb.
+MAX_IMAGE_PIXELS = 16384 * 16384
 
 
 # --------------------------------------------------------------------------- semantic

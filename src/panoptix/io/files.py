@@ -50,14 +50,15 @@ import orjson
 from PIL import Image
 
 from ..core.errors import FormatError, OutputError, PanoptixError
+from ..core.labels import MAX_IMAGE_PIXELS
 
 __all__ = ["as_path", "is_url", "RemotePath", "walk_files", "atomic_write", "read_json", "write_json",
            "read_png", "write_png", "read_image", "image_size", "image_sizes", "read_bytes", "copy_file", "relpath",
            "IMAGE_SUFFIXES"]
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
-# Refuse decompression bombs: no labeled image needs more than ~16k x 16k pixels.
-Image.MAX_IMAGE_PIXELS = 16384 * 16384
+# Pillow warns above this and refuses twice this (decompression bombs).
+Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
 
 # "s3://...", "gs://...", "memory://...", and chained URLs ("simplecache::s3://...").
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*(://|::)")

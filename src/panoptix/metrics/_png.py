@@ -20,6 +20,7 @@ import zlib
 import numpy as np
 
 from ..core.errors import FormatError
+from ..core.labels import MAX_IMAGE_PIXELS
 
 try:  # a small dependency; its inflate is several times faster on label maps
     from zlib_ng import zlib_ng as _inflater
@@ -41,8 +42,6 @@ _SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # once instead of some hundred images later.
 _block = np.zeros(8 << 20, np.uint8)  # calloc: the pages are never touched
 del _block
-#: Largest image decoded, in pixels: where Pillow raises DecompressionBombError.
-MAX_PIXELS = 2 * 89_478_485
 #: (colour type, bit depth) -> bytes per pixel, for the PNG kinds the fast path decodes.
 _FAST_KINDS = {(0, 8): 1, (3, 8): 1, (2, 8): 3, (6, 8): 4, (0, 16): 2}
 
@@ -97,9 +96,9 @@ def _decode_fast(data: bytes, file) -> np.ndarray | None:
     bpp = _FAST_KINDS.get((colour, depth))
     if bpp is None or interlace:
         return None
-    if width * height > MAX_PIXELS:
-        raise FormatError(f"PNG of {width}x{height} pixels is over the limit of {MAX_PIXELS} (Pillow's "
-                          "decompression-bomb limit)", file=file)
+    if width * height > MAX_IMAGE_PIXELS:
+        raise FormatError(f"PNG of {width}x{height} pixels is over the limit of {MAX_IMAGE_PIXELS} pixels "
+                          "(a decompression bomb?)", file=file)
     rowbytes = width * bpp
     expected = height * (rowbytes + 1)
     try:  # never inflate more than the header promises: a small file can hold gigabytes of zeros

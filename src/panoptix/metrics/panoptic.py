@@ -39,7 +39,7 @@ import numpy as np
 from ..core.errors import CategoryError, FormatError, SizeMismatchError, ValidationError
 from ..core.labels import PanopticMap
 from ..core.taxonomy import VOID, Category, Taxonomy
-from .base import EvalResult, Evaluator
+from .base import EvalResult, Evaluator, value_runs
 
 __all__ = ["PanopticEvaluator", "evaluate_panoptic_folder", "SUMMARY_KEYS"]
 
@@ -289,33 +289,14 @@ class PanopticEvaluator(Evaluator):
 def _pair_counts(a: np.ndarray, b: np.ndarray):
     """Distinct ``(a, b)`` pixel pairs of two flat code maps and their pixel counts, sorted by (a, b).
 
-    Label maps are long horizontal runs: neighbours are compared once, and only the run
-    starts (a few thousand) are sorted. Codes must fit in 32 bits.
+    Only the runs (a few thousand an image, see :func:`~panoptix.metrics.base.value_runs`)
+    are sorted. Codes must fit in 32 bits.
     """
-    n = a.size
-    if n == 0:
-        z = np.zeros(0, np.int64)
-        return z, z, z
-    change = a[1:] != a[:-1]
-    change |= b[1:] != b[:-1]
-    starts = np.flatnonzero(change)
-    starts += 1
-    starts = np.concatenate(([0], starts))
-    lengths = np.diff(np.append(starts, n))
-    keys = (a[starts].astype(np.uint64) << np.uint64(32)) | b[starts].astype(np.uint64)
+    ra, rb, lengths = value_runs(a, b)
+    keys = (ra.astype(np.uint64) << np.uint64(32)) | rb.astype(np.uint64)
     uniq, inverse = np.unique(keys, return_inverse=True)
     counts = np.bincount(inverse.ravel(), weights=lengths, minlength=uniq.size).astype(np.int64)
     return (uniq >> np.uint64(32)).astype(np.int64), (uniq & np.uint64(0xFFFFFFFF)).astype(np.int64), counts
-
-
-def _index_of(ids: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """Position of each value in ``ids`` (unsorted, unique), -1 when absent."""
-    if ids.size == 0:
-        return np.full(values.shape, -1, np.int64)
-    order = np.argsort(ids, kind="stable")
-    s = ids[order]
-    pos = np.clip(np.searchsorted(s, values), 0, s.size - 1)
-    return np.where(s[pos] == values, order[pos], -1)
 
 
 def _ids24(arr: np.ndarray) -> np.ndarray:

@@ -42,7 +42,7 @@ import numpy as np
 
 from ..core.errors import FormatError, SizeMismatchError, ValidationError
 from ..core.labels import SemanticMap
-from .base import EvalResult, Evaluator
+from .base import EvalResult, Evaluator, value_runs
 
 __all__ = ["SemanticEvaluator", "evaluate_semantic_folder", "semantic_metrics", "SUMMARY_KEYS", "CONVENTIONS"]
 
@@ -104,9 +104,8 @@ def confusion(gt: np.ndarray, pred: np.ndarray, num_classes: int, ignore_index: 
 def _value_pairs(g: np.ndarray, p: np.ndarray):
     """The distinct ``(gt, pred)`` value pairs of two flat label maps (int64) and their pixel counts.
 
-    8-bit maps go through the C extension (one pass, a 256 × 256 table). Others are counted
-    by runs: label maps are long horizontal runs, so neighbours are compared once and one
-    value pair per run is kept, weighted by its length.
+    8-bit maps go through the C extension (one pass, a 256 × 256 table), others through
+    :func:`~panoptix.metrics.base.value_runs` (one pair per run, weighted by its length).
     """
     from ._png import native
 
@@ -114,16 +113,8 @@ def _value_pairs(g: np.ndarray, p: np.ndarray):
         keys, counts = native.count_u8_pairs(np.ascontiguousarray(g), np.ascontiguousarray(p))
         keys = np.frombuffer(keys, np.int64)
         return keys >> 8, keys & 255, np.frombuffer(counts, np.int64)
-    if g.size == 0:
-        z = np.zeros(0, np.int64)
-        return z, z, z
-    change = g[1:] != g[:-1]
-    change |= p[1:] != p[:-1]
-    starts = np.flatnonzero(change)
-    starts += 1
-    starts = np.concatenate(([0], starts))
-    lengths = np.diff(np.append(starts, g.size))
-    return g[starts].astype(np.int64), p[starts].astype(np.int64), lengths
+    gv, pv, lengths = value_runs(g, p)
+    return gv.astype(np.int64), pv.astype(np.int64), lengths
 
 
 def _size(a: np.ndarray) -> str:
