@@ -100,3 +100,42 @@ def test_openapi_docs_are_served(studio):
         assert c.get("/docs").status_code == 200
         index = c.get("/")
         assert index.status_code == 200 and "script-src 'self'" in index.headers["content-security-policy"]
+
+
+def test_failed_logins_are_throttled_per_user_and_address(studio):
+    name, password, _ = studio.user("annotator")
+    with studio.client() as c:
+        for _ in range(studio.settings.login_failures):
+            assert c.post("/api/auth/login", json={"username": name, "password": "guess"}).status_code == 401
+        # Locked out now, even with the right password: guessing cannot go on at server speed.
+        r = c.post("/api/auth/login", json={"username": name, "password": password})
+        assert r.status_code == 429
+        assert 0 < int(r.headers["Retry-After"]) <= studio.settings.login_window_s + 1
+        assert "try again in" in r.json()["detail"]
+        # Other users from the same address are not locked out by it.
+        other, other_password, _ = studio.user("annotator")
+        assert c.post("/api/auth/login", json={"username": other, "password": other_password}).status_code == 200
+
+
+def test_failed_logins_from_one_address_are_throttled_across_usernames(tmp_path, helpers):
+    from panoptix.studio.app import create_app
+    from panoptix.studio.config import StudioSettings
+    from panoptix.studio.db import Database
+    from panoptix.studio.services import ensure_admin
+
+    settings = StudioSettings(tmp_path, login_failures_per_client=3,
+                              password_cost={"time_cost": 1, "memory_cost": 1024, "parallelism": 1})
+    db = Database(settings.db_url)
+    app = create_app(settings, db=db)
+    ensure_admin(db, "admin-password-2")
+    port = helpers.free_port()
+    server = helpers.ServerThread(app, port)
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}") as c:
+            for name in ("ann", "bob", "cid"):
+                assert c.post("/api/auth/login", json={"username": name, "password": "x"}).status_code == 401
+            r = c.post("/api/auth/login", json={"username": "admin", "password": "admin-password-2"})
+            assert r.status_code == 429 and int(r.headers["Retry-After"]) > 0
+    finally:
+        server.stop()
+        db.dispose()

@@ -15,7 +15,7 @@ from ..core.errors import PanoptixError
 from .config import StudioSettings
 from .db import Database
 from .routers import ROUTERS
-from .security import PathError, set_hash_params
+from .security import LoginThrottle, PathError, set_hash_params
 from .services import ConflictError, NotAllowedError
 
 __all__ = ["StudioState", "create_app", "STATIC"]
@@ -30,6 +30,7 @@ _CSP = ("default-src 'self'; img-src 'self' blob: data:; style-src 'self' 'unsaf
 class StudioState:
     settings: StudioSettings
     db: Database
+    login_throttle: LoginThrottle
 
 
 def _status_of(exc: PanoptixError) -> int:
@@ -99,7 +100,9 @@ def create_app(settings: StudioSettings, *, db: Database | None = None, migrate:
     app = FastAPI(title="panoptix studio", version="0.1.0",
                   description="Label semantic, instance and panoptic segmentation on one layered model.",
                   docs_url="/docs", redoc_url=None, openapi_url="/openapi.json")
-    app.state.studio = StudioState(settings, db)
+    throttle = LoginThrottle(per_user=settings.login_failures, per_client=settings.login_failures_per_client,
+                             window_s=settings.login_window_s)
+    app.state.studio = StudioState(settings, db, throttle)
 
     @app.exception_handler(PanoptixError)
     async def _panoptix_error(request: Request, exc: PanoptixError):

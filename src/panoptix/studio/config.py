@@ -41,6 +41,9 @@ class StudioSettings:
     password_cost : dict, optional
         Argon2 ``time_cost`` / ``memory_cost`` (KiB) / ``parallelism`` for new password hashes
         (argon2-cffi's defaults when None).
+    login_failures, login_failures_per_client, login_window_s : int, int, float
+        Failed logins allowed per username and client address, and per client address, within
+        the window (seconds) before logins from there get 429 (see ``security.LoginThrottle``).
     """
 
     project_dir: Path
@@ -54,6 +57,9 @@ class StudioSettings:
     allow_remote: bool = True
     secure_cookies: bool = False
     password_cost: dict | None = None
+    login_failures: int = 5
+    login_failures_per_client: int = 30
+    login_window_s: float = 900.0
 
     def __post_init__(self):
         self.project_dir = Path(os.path.realpath(Path(self.project_dir).expanduser()))

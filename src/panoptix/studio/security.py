@@ -7,6 +7,8 @@
   ``Authorization: Bearer <token>`` (API clients) or in an HttpOnly cookie (the UI).
 * Image paths are resolved (symlinks followed) and must stay under the project's image
   root: ``..``, absolute paths and symlinks that lead outside are refused.
+* Failed logins are throttled (:class:`LoginThrottle`) so that passwords cannot be guessed
+  at the speed of the server.
 """
 
 from __future__ import annotations
@@ -15,6 +17,9 @@ import hashlib
 import os
 import posixpath
 import secrets
+import threading
+import time
+from collections import deque
 from pathlib import Path, PurePosixPath
 
 from argon2 import PasswordHasher
@@ -22,10 +27,67 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 
 from ..core.errors import PanoptixError
 
-__all__ = ["hash_password", "verify_password", "set_hash_params", "new_token", "hash_token", "PathError",
+__all__ = ["hash_password", "verify_password", "set_hash_params", "new_token", "hash_token", "LoginThrottle", "PathError",
            "is_remote", "check_relative", "resolve_under", "join_remote", "local_root", "is_under"]
 
 _hasher = PasswordHasher()
+
+
+class LoginThrottle:
+    """Failed logins in a sliding window, per (username, client address) and per client address.
+
+    After ``per_user`` failures for one username from one address, or ``per_client``
+    failures from one address, within ``window_s`` seconds, further attempts are refused
+    (even with the right password) until the oldest failure leaves the window. Keying the
+    username by address keeps a stranger from locking a user out everywhere. In memory, per
+    server process; thread-safe.
+
+    >>> now = [0.0]
+    >>> t = LoginThrottle(per_user=2, per_client=10, window_s=60, clock=lambda: now[0])
+    >>> t.failed("ann", "10.0.0.1"); t.failed("ann", "10.0.0.1")
+    >>> t.retry_after("ann", "10.0.0.1"), t.retry_after("ann", "10.0.0.2")
+    (60.0, 0.0)
+    >>> now[0] = 61.0; t.retry_after("ann", "10.0.0.1")
+    0.0
+    """
+
+    def __init__(self, *, per_user: int = 5, per_client: int = 30, window_s: float = 900.0, clock=time.monotonic):
+        self.per_user, self.per_client, self.window_s = per_user, per_client, window_s
+        self._clock = clock
+        self._failures: dict[tuple, deque] = {}
+        self._lock = threading.Lock()
+
+    def _wait(self, key, limit: int, now: float) -> float:
+        times = self._failures.get(key)
+        if times is None:
+            return 0.0
+        while times and times[0] <= now - self.window_s:
+            times.popleft()
+        if not times:
+            del self._failures[key]
+            return 0.0
+        return times[0] + self.window_s - now if len(times) >= limit else 0.0
+
+    def retry_after(self, username: str, client: str) -> float:
+        """Seconds until ``username`` may try again from ``client`` (0: now)."""
+        with self._lock:
+            now = self._clock()
+            return max(self._wait(("user", username, client), self.per_user, now),
+                       self._wait(("client", client), self.per_client, now))
+
+    def failed(self, username: str, client: str) -> None:
+        with self._lock:
+            now = self._clock()
+            if len(self._failures) > 100_000:  # random usernames must not grow memory without end
+                for key in [k for k, v in self._failures.items() if v[-1] <= now - self.window_s]:
+                    del self._failures[key]
+            for key in (("user", username, client), ("client", client)):
+                self._failures.setdefault(key, deque()).append(now)
+
+    def succeeded(self, username: str, client: str) -> None:
+        """A right password: that username's failures from that address are forgotten."""
+        with self._lock:
+            self._failures.pop(("user", username, client), None)
 
 
 def set_hash_params(*, time_cost: int | None = None, memory_cost: int | None = None,

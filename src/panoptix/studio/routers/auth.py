@@ -27,10 +27,19 @@ def _dummy_hash() -> str:
 
 @router.post("/login", response_model=LoginOut)
 def login(body: LoginIn, request: Request, response: Response, session: Session = Depends(get_session)):
+    throttle = state(request).login_throttle
+    client = request.client.host if request.client else "?"
+    wait = throttle.retry_after(body.username, client)
+    if wait > 0:
+        seconds = int(wait) + 1
+        raise HTTPException(429, f"too many failed logins: try again in {seconds} s",
+                            headers={"Retry-After": str(seconds)})
     user = session.execute(select(m.User).where(m.User.username == body.username)).scalar_one_or_none()
     ok = verify_password(user.password_hash if user else _dummy_hash(), body.password)
     if user is None or not ok or not user.active:
+        throttle.failed(body.username, client)
         raise HTTPException(401, "wrong username or password")
+    throttle.succeeded(body.username, client)
     settings = state(request).settings
     token = new_token()
     now = m.utcnow()
