@@ -88,3 +88,24 @@ def test_panoptic_from_ids_measures_area_and_bbox():
     pan = PanopticMap.from_ids(ids, {7: 1})
     assert pan.segment(7).area == 6 and pan.segment(7).bbox == (2.0, 1.0, 3.0, 2.0)
     assert pan.problems(TAX) == []
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_panoptic_stats_match_a_pixel_by_pixel_measure(seed):
+    # stats() measures runs; the reference measures every pixel of every id.
+    rng = np.random.default_rng(seed)
+    h, w = rng.integers(1, 30, 2)
+    ids = rng.integers(0, 1 + seed % 5, (h, w)) * 7919
+    if seed % 2:
+        ids = np.repeat(ids, 4, axis=1)  # long runs, as label maps have
+    if seed == 4:
+        ids[:] = 3  # one segment over the whole image
+    pan = PanopticMap.from_ids(ids, {int(i): 1 for i in np.unique(ids) if i})
+    expect = {}
+    for sid in np.unique(ids).tolist():
+        if sid == 0:
+            continue
+        ys, xs = np.nonzero(ids == sid)
+        expect[sid] = (len(ys), (float(xs.min()), float(ys.min()), float(xs.max() - xs.min() + 1),
+                                 float(ys.max() - ys.min() + 1)))
+    assert pan.stats() == expect

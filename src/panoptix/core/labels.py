@@ -406,23 +406,38 @@ class PanopticMap:
         raise KeyError(segment_id)
 
     def stats(self) -> dict[int, tuple[int, tuple[float, float, float, float]]]:
-        """``{segment_id: (area, bbox)}`` measured on the id map (VOID excluded)."""
-        flat = self.ids.ravel()
-        uniq, inverse, counts = np.unique(flat, return_inverse=True, return_counts=True)
+        """``{segment_id: (area, bbox)}`` measured on the id map (VOID excluded).
+
+        Measured on horizontal runs (a few thousand in a label map) rather than pixels:
+        area sums run lengths, the box spans the runs' rows and ends.
+
+        >>> pan = PanopticMap.from_ids(np.array([[0, 5, 5], [7, 5, 0]]), {5: 1, 7: 2})
+        >>> pan.stats()
+        {5: (3, (1.0, 0.0, 2.0, 2.0)), 7: (1, (0.0, 1.0, 1.0, 1.0))}
+        """
         h, w = self.ids.shape
-        rows = np.repeat(np.arange(h), w)
-        cols = np.tile(np.arange(w), h)
+        flat = self.ids.ravel()
+        if flat.size == 0:
+            return {}
+        starts = np.flatnonzero(flat[1:] != flat[:-1]) + 1
+        starts = np.union1d(starts, np.arange(0, flat.size, w))  # every row starts a run
+        lengths = np.diff(np.append(starts, flat.size))
+        values = flat[starts]
+        rows, cols = np.divmod(starts, w)
+        uniq, inverse = np.unique(values, return_inverse=True)
+        inverse = inverse.ravel()
         k = len(uniq)
+        area = np.bincount(inverse, weights=lengths, minlength=k).astype(np.int64)
         big = np.iinfo(np.int64).max
         y0 = np.full(k, big); x0 = np.full(k, big); y1 = np.full(k, -1); x1 = np.full(k, -1)
         np.minimum.at(y0, inverse, rows); np.minimum.at(x0, inverse, cols)
-        np.maximum.at(y1, inverse, rows); np.maximum.at(x1, inverse, cols)
+        np.maximum.at(y1, inverse, rows); np.maximum.at(x1, inverse, cols + lengths - 1)
         out = {}
         for j, sid in enumerate(uniq.tolist()):
             if sid == VOID:
                 continue
-            out[sid] = (int(counts[j]), (float(x0[j]), float(y0[j]), float(x1[j] - x0[j] + 1),
-                                         float(y1[j] - y0[j] + 1)))
+            out[sid] = (int(area[j]), (float(x0[j]), float(y0[j]), float(x1[j] - x0[j] + 1),
+                                       float(y1[j] - y0[j] + 1)))
         return out
 
     def with_stats(self) -> "PanopticMap":
