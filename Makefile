@@ -15,7 +15,7 @@ $(BIN)/python:
 	$(BIN)/pip install -q --upgrade pip
 
 # Reinstall (and rebuild the C extension) whenever the package definition or the C source changes.
-BUILD_INPUTS := pyproject.toml setup.py src/panoptix/metrics/_labelpng.c
+BUILD_INPUTS := pyproject.toml setup.py src/panoptix/_speedups.c
 $(VENV)/.installed: $(BUILD_INPUTS) | $(BIN)/python
 	$(BIN)/pip install -q -e ".[viz,studio]"
 	touch $@

@@ -38,3 +38,14 @@ def browser():
         b = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         yield b
         b.close()
+
+
+@pytest.fixture(params=["native", "fallback"])
+def speedups(request, monkeypatch):
+    """Both paths of the label PNG decoder and the pair counters: the C extension, and
+    Pillow + numpy where it was not built."""
+    if request.param == "fallback":
+        from panoptix.io import png
+
+        monkeypatch.setattr(png, "native", None)
+    return request.param

@@ -235,7 +235,7 @@ def test_jobs_do_not_change_numbers(datasets):
 
 
 def test_without_the_extension_same_numbers(datasets, monkeypatch):
-    from panoptix.metrics import _png
+    from panoptix.io import png as _png
 
     gt_json, pred_json = datasets[0]
     native = evaluate_panoptic_folder(gt_json, pred_json, jobs=2)

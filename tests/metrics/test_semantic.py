@@ -287,7 +287,7 @@ def test_folder_path_matches_update_path(pairs, tmp_path, monkeypatch):
     res2 = evaluate_semantic_folder(tmp_path / "gt", tmp_path / "pred", N, jobs=2)
     assert res1.extra["confusion"] == ev.compute().extra["confusion"] == res2.extra["confusion"]
     assert res1.summary == ev.compute().summary == res2.summary
-    from panoptix.metrics import _png
+    from panoptix.io import png as _png
 
     monkeypatch.setattr(_png, "native", None)  # Pillow and numpy, where the C extension was not built
     res3 = evaluate_semantic_folder(tmp_path / "gt", tmp_path / "pred", N, jobs=3)

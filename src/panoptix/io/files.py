@@ -517,10 +517,15 @@ def read_json(path):
         raise FormatError(f"invalid JSON: {exc}", file=path) from None
 
 
-def _open_image(path) -> Image.Image:
-    """The decoded image (PIL), FormatError naming the file when it is not one."""
+def _open_image(path, data: bytes | None = None) -> Image.Image:
+    """The decoded image (PIL), FormatError naming the file when it is not one.
+
+    ``data``: the file's bytes when already read."""
     path = _where(path)
-    source = io.BytesIO(read_bytes(path)) if isinstance(path, RemotePath) else path
+    if data is not None:
+        source = io.BytesIO(data)
+    else:
+        source = io.BytesIO(read_bytes(path)) if isinstance(path, RemotePath) else path
     try:
         img = Image.open(source)
         img.load()
@@ -537,14 +542,23 @@ def read_png(path, *, mode: str | None = None) -> np.ndarray:
     """Read a label PNG as an array, keeping palette indices and 16-bit values as they are.
 
     ``mode="RGB"`` converts to H×W×3 (COCO panoptic); otherwise a palette PNG gives its
-    indices, a grayscale PNG its values (H×W).
+    indices, a grayscale PNG its values (H×W). Decoded by :mod:`panoptix.io.png` (Pillow
+    for the PNG kinds it leaves to it); other ``mode`` values go through Pillow's ``convert``.
     """
-    img = _open_image(path)
-    if mode is not None and img.mode != mode:
-        img = img.convert(mode)
-    arr = np.array(img)
-    if mode is None and arr.ndim == 3:
-        raise FormatError(f"expected a single-channel label PNG, got mode {img.mode}", file=path)
+    from .png import decode_png
+
+    path = _where(path)
+    if mode not in (None, "RGB"):
+        return np.array(_open_image(path).convert(mode))
+    data = read_bytes(path)
+    arr = decode_png(data, file=path)
+    if mode == "RGB":
+        if arr.ndim == 3 and arr.shape[2] in (3, 4):
+            return arr if arr.shape[2] == 3 else np.ascontiguousarray(arr[..., :3])  # alpha dropped, as Pillow
+        return np.array(_open_image(path, data).convert("RGB"))  # grey or palette: Pillow maps the colours
+    if arr.ndim == 3:
+        kind = {2: "LA", 3: "RGB", 4: "RGBA"}.get(arr.shape[2], f"{arr.shape[2]} channels")
+        raise FormatError(f"expected a single-channel label PNG, got mode {kind}", file=path)
     return arr
 
 

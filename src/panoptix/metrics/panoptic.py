@@ -322,7 +322,7 @@ def _ids24(arr: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------- the folder path
 def _read_rgb(path, image_id) -> np.ndarray:
     """(H, W, 3|4) uint8 colours of a panoptic PNG."""
-    from ._png import read_label_png
+    from ..io.png import read_label_png
 
     arr = read_label_png(path)
     if arr.ndim == 2 and _is_palette(path):
@@ -338,7 +338,7 @@ def _read_rgb(path, image_id) -> np.ndarray:
 def _rgb_pair_counts(gt: np.ndarray, pred: np.ndarray):
     """Distinct (gt id, pred id) pairs of two (H, W, 3|4) colour maps and their pixel counts,
     sorted by (gt, pred) as panopticapi's ``np.unique`` sorts them (alpha is ignored)."""
-    from ._png import native
+    from ..io.png import native
 
     if native is not None:
         keys, counts = native.count_id_pairs(np.ascontiguousarray(gt), np.ascontiguousarray(pred),

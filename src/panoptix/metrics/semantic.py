@@ -107,7 +107,7 @@ def _value_pairs(g: np.ndarray, p: np.ndarray):
     8-bit maps go through the C extension (one pass, a 256 × 256 table), others through
     :func:`~panoptix.metrics.base.value_runs` (one pair per run, weighted by its length).
     """
-    from ._png import native
+    from ..io.png import native
 
     if native is not None and g.dtype == np.uint8 and p.dtype == np.uint8:
         keys, counts = native.count_u8_pairs(np.ascontiguousarray(g), np.ascontiguousarray(p))
@@ -290,7 +290,7 @@ def evaluate_pairs(pairs, num_classes: int, *, ignore_index: int = 255, reduce_z
     One work unit of :func:`evaluate_semantic_folder` and of the Dask path; its state is
     the small count matrix.
     """
-    from ._png import read_label_png
+    from ..io.png import read_label_png
 
     ev = SemanticEvaluator(num_classes, ignore_index=ignore_index, reduce_zero_label=reduce_zero_label,
                            convention=convention)

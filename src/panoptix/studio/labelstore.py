@@ -149,12 +149,12 @@ def encode_id_png(ids: np.ndarray) -> bytes:
 
 def decode_id_png(data: bytes) -> np.ndarray:
     """Inverse of :func:`encode_id_png` (int64 H×W)."""
+    from ..io.png import decode_png
+
     try:
-        img = Image.open(io.BytesIO(data))
-        img.load()
-    except Exception as exc:  # a corrupt blob in the database
-        raise FormatError(f"stored label map is not a readable PNG ({exc})") from None
-    arr = np.array(img)
+        arr = decode_png(data)
+    except FormatError as exc:  # a corrupt blob in the database
+        raise FormatError(f"stored label map: {exc.message}") from None
     if arr.ndim == 3:
         return rgb_to_id(arr)
     return arr.astype(np.int64)

@@ -1,4 +1,4 @@
-/* Hot loops of the folder evaluations: PNG unfiltering and pixel-pair counting.
+/* panoptix._speedups: PNG unfiltering (panoptix.io.png) and pixel-pair counting (panoptix.metrics).
  *
  * PNG decoding is most of the work of a semantic or panoptic folder evaluation. Python
  * parses the chunks and inflates the data (zlib-ng when installed); these functions do the
@@ -316,7 +316,7 @@ static PyMethodDef methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
-static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_labelpng", "PNG unfiltering and label-pair counting.",
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_speedups", "PNG unfiltering and label-pair counting.",
                                     -1, methods};
 
-PyMODINIT_FUNC PyInit__labelpng(void) { return PyModule_Create(&module); }
+PyMODINIT_FUNC PyInit__speedups(void) { return PyModule_Create(&module); }

@@ -1,6 +1,6 @@
-"""The label PNG decoder of the evaluation folder paths and its C extension: same pixels as
-Pillow for every PNG kind and every row filter, clear errors on broken files, and the pair
-counters against numpy."""
+"""The label PNG decoder (panoptix.io.png) and the C extension under it: the same pixels as
+Pillow for every PNG kind and every row filter, on the C path and on the Pillow fallback; clear
+errors on broken files; read_png's modes."""
 
 from __future__ import annotations
 
@@ -13,9 +13,8 @@ import pytest
 from PIL import Image
 
 from panoptix.core.errors import FormatError
-from panoptix.metrics import _png
-from panoptix.metrics.panoptic import _ids24, _pair_counts, _rgb_pair_counts
-from panoptix.metrics.semantic import _value_pairs
+from panoptix.io import png as _png
+from panoptix.io.files import read_png
 
 
 def _png_bytes(img: Image.Image, **kw) -> bytes:
@@ -100,14 +99,6 @@ def _with_header(png: bytes, width: int, height: int, *, colour: int = 0) -> byt
     return png[:8] + ihdr + png[33:]
 
 
-@pytest.fixture(params=["native", "pillow"])
-def decoder(request, monkeypatch):
-    """Both paths: the C extension, and Pillow where the extension was not built."""
-    if request.param == "pillow":
-        monkeypatch.setattr(_png, "native", None)
-    return request.param
-
-
 def test_the_extension_is_built():
     # make test installs with a compiler; without one the slow path would pass every test here.
     assert _png.native is not None
@@ -115,7 +106,7 @@ def test_the_extension_is_built():
 
 @pytest.mark.parametrize("kind", ["rgb", "rgba", "grey", "grey16", "palette", "grey_alpha", "interlaced_rgb",
                                   "level0"])
-def test_same_pixels_as_pillow(kind, decoder):
+def test_same_pixels_as_pillow(kind, speedups):
     data = _cases()[kind]
     ref = np.array(Image.open(io.BytesIO(data)))
     arr = _png.decode_png(data)
@@ -137,7 +128,7 @@ def test_every_row_filter_decodes_as_pillow_does(shape, dtype, filters):
     assert np.array_equal(out, arr)
 
 
-def test_broken_files_are_format_errors_naming_the_file(tmp_path, decoder, capfd):
+def test_broken_files_are_format_errors_naming_the_file(tmp_path, speedups, capfd):
     good = _cases()["rgb"]
     rng = np.random.default_rng(2)
     arr = rng.integers(0, 256, (5, 6, 3)).astype(np.uint8)
@@ -157,7 +148,7 @@ def test_broken_files_are_format_errors_naming_the_file(tmp_path, decoder, capfd
     # A header of 30,000 × 20,000 pixels: refused before inflating anything (by Pillow too, at
     # twice the limit it warns at).
     broken["bomb.png"] = _with_header(_encode(np.zeros((2, 2), np.uint8), [0]), 30_000, 20_000)
-    if decoder == "native":  # Pillow accepts both of these
+    if speedups == "native":  # Pillow accepts both of these
         broken["noiend.png"] = good[:good.index(b"IEND") - 4]  # cut just before IEND
         # 5 rows of data under a header of 4: inflating stops where the header says.
         broken["long.png"] = _with_header(_encode(arr, [1]), 6, 4, colour=2)
@@ -173,52 +164,6 @@ def test_broken_files_are_format_errors_naming_the_file(tmp_path, decoder, capfd
     assert capfd.readouterr().err == ""  # no decoder chatter on stderr
 
 
-def test_ids24_reads_rgb_and_rgba_bytes():
-    rng = np.random.default_rng(1)
-    rgb = rng.integers(0, 256, (7, 9, 3)).astype(np.uint8)
-    r = rgb.astype(np.int64)
-    expect = r[..., 0] + 256 * r[..., 1] + 65536 * r[..., 2]
-    assert np.array_equal(_ids24(rgb), expect.ravel())
-    rgba = np.dstack([rgb, rng.integers(0, 256, (7, 9, 1)).astype(np.uint8)])
-    assert np.array_equal(_ids24(rgba), expect.ravel())
-    assert _ids24(np.zeros((0, 5, 3), np.uint8)).size == 0
-
-
-@pytest.mark.parametrize("distinct", [3, 5000])  # 5000 pairs: the C hash table grows several times
-@pytest.mark.parametrize("channels", [(3, 3), (4, 4), (4, 3), (3, 4)])
-def test_id_pair_counts_match_numpy(distinct, channels, decoder):
-    rng = np.random.default_rng(distinct)
-    shape = (60, 80)
-    ids_g = rng.integers(0, distinct, shape) * 40503 % (1 << 24)
-    ids_p = rng.integers(0, distinct, shape) * 7919 % (1 << 24)
-    ids_g[:20] = 0  # long runs of one pair too
-    ids_p[:20] = 0
-
-    def colours(ids, c):
-        rgb = np.stack([ids & 255, (ids >> 8) & 255, ids >> 16], -1).astype(np.uint8)
-        return rgb if c == 3 else np.dstack([rgb, rng.integers(0, 256, shape + (1,)).astype(np.uint8)])
-
-    got = _rgb_pair_counts(colours(ids_g, channels[0]), colours(ids_p, channels[1]))
-    keys = ids_g.ravel() * (1 << 24) + ids_p.ravel()
-    uniq, counts = np.unique(keys, return_counts=True)
-    assert np.array_equal(got[0], uniq >> 24) and np.array_equal(got[1], uniq & 0xFFFFFF)
-    assert np.array_equal(got[2], counts)
-    assert [a.dtype for a in got] == [np.int64] * 3
-    empty = _rgb_pair_counts(np.zeros((0, 4, 3), np.uint8), np.zeros((0, 4, 3), np.uint8))
-    assert all(a.size == 0 for a in empty)
-
-
-def test_u8_value_pairs_match_numpy(decoder):
-    rng = np.random.default_rng(3)
-    g = rng.integers(0, 256, 10000).astype(np.uint8)
-    p = rng.integers(0, 256, 10000).astype(np.uint8)
-    g[:3000] = 7
-    gv, pv, counts = _value_pairs(g, p)
-    table = np.zeros((256, 256), np.int64)
-    np.add.at(table, (gv, pv), counts)
-    assert np.array_equal(table, np.bincount(g.astype(np.int64) * 256 + p, minlength=65536).reshape(256, 256))
-
-
 def test_the_extension_checks_its_arguments():
     native = _png.native
     with pytest.raises(ValueError, match="expected"):
@@ -229,3 +174,19 @@ def test_the_extension_checks_its_arguments():
         native.count_id_pairs(b"abcdef", b"abc", 3, 3)
     with pytest.raises(TypeError):
         native.unfilter(b"\x00" * 10, b"read-only", 1, 9, 1)
+
+
+@pytest.mark.parametrize("kind", ["rgb", "rgba", "grey", "grey16", "palette"])
+def test_read_png_modes_match_pillow(kind, speedups, tmp_path):
+    path = tmp_path / f"{kind}.png"
+    path.write_bytes(_cases()[kind])
+    with Image.open(path) as img:
+        as_rgb = np.array(img.convert("RGB"))
+        plain = np.array(img)
+    assert np.array_equal(read_png(path, mode="RGB"), as_rgb)
+    if plain.ndim == 3:
+        with pytest.raises(FormatError, match=rf"{kind}.png: expected a single-channel label PNG, got mode RGB"):
+            read_png(path)
+    else:
+        got = read_png(path)
+        assert got.dtype == plain.dtype and np.array_equal(got, plain)

@@ -1,10 +1,10 @@
-"""Label PNG decoding for the evaluation folder paths.
+"""Fast label PNG decoding (the folder evaluations, :func:`panoptix.io.files.read_png`, the studio).
 
-Decoding PNGs is most of the work of a folder evaluation, and general decoders spend it on
+Decoding PNGs is most of the work of reading label maps, and general decoders spend it on
 things label maps do not need. Here Python walks the chunks, zlib-ng inflates the image
 data (stdlib zlib where the ``zlib-ng`` package is missing: same bytes, slower), and the
-C extension ``_labelpng`` undoes the row filters. All three release the GIL, so decoding in
-threads uses every core from one process.
+C extension ``panoptix._speedups`` undoes the row filters. All three release the GIL, so
+decoding in threads uses every core from one process.
 
 The fast path takes the PNGs label maps are written as: 8-bit grey, palette (indices),
 RGB and RGBA, and 16-bit grey, not interlaced. Everything else, and every PNG when the
@@ -28,7 +28,7 @@ except ImportError:  # pragma: no cover - depends on the environment
     _inflater = zlib
 
 try:  # built by setup.py; optional so that installing never needs a compiler
-    from . import _labelpng as native
+    from .. import _speedups as native
 except ImportError:  # pragma: no cover - depends on the build
     native = None
 
@@ -50,7 +50,7 @@ def decode_png(data: bytes, *, file=None) -> np.ndarray:
     """Decode PNG bytes to what ``np.array(PIL.Image.open(...))`` gives.
 
     Grey: (H, W) uint8 or uint16; palette: (H, W) indices; colour: (H, W, 3|4) uint8.
-    Broken data raises FormatError naming ``file``.
+    Broken data raises FormatError naming ``file`` ("not a readable image (...)").
 
     Examples
     --------
@@ -76,13 +76,15 @@ def _decode_fast(data: bytes, file) -> np.ndarray | None:
     head, idat = None, []
     while True:
         if pos + 8 > n:
-            raise FormatError("truncated PNG (it ends before the IEND chunk)", file=file)
+            raise FormatError("not a readable image (truncated PNG: it ends before the IEND chunk)", file=file)
         length, kind = struct.unpack_from(">I4s", data, pos)
         end = pos + 8 + length
         if end + 4 > n:
-            raise FormatError(f"truncated PNG (the {kind.decode('latin-1')!r} chunk is cut short)", file=file)
+            raise FormatError(f"not a readable image (truncated PNG: the {kind.decode('latin-1')!r} chunk is cut "
+                              "short)", file=file)
         if zlib.crc32(view[pos + 4:end]) != struct.unpack_from(">I", data, end)[0]:
-            raise FormatError(f"broken PNG (bad checksum of the {kind.decode('latin-1')!r} chunk)", file=file)
+            raise FormatError(f"not a readable image (broken PNG: bad checksum of the {kind.decode('latin-1')!r} "
+                              "chunk)", file=file)
         if kind == b"IHDR":
             head = struct.unpack_from(">IIBBBBB", data, pos + 8)
         elif kind == b"IDAT":
@@ -91,28 +93,28 @@ def _decode_fast(data: bytes, file) -> np.ndarray | None:
             break
         pos = end + 4
     if head is None:
-        raise FormatError("broken PNG (no IHDR chunk)", file=file)
+        raise FormatError("not a readable image (broken PNG: no IHDR chunk)", file=file)
     width, height, depth, colour, _compression, _filter, interlace = head
     bpp = _FAST_KINDS.get((colour, depth))
     if bpp is None or interlace:
         return None
     if width * height > MAX_IMAGE_PIXELS:
-        raise FormatError(f"PNG of {width}x{height} pixels is over the limit of {MAX_IMAGE_PIXELS} pixels "
-                          "(a decompression bomb?)", file=file)
+        raise FormatError(f"image too large ({width}x{height} pixels, over {MAX_IMAGE_PIXELS}: decompression "
+                          "bomb refused)", file=file)
     rowbytes = width * bpp
     expected = height * (rowbytes + 1)
     try:  # never inflate more than the header promises: a small file can hold gigabytes of zeros
         raw = _inflater.decompressobj().decompress(b"".join(idat), expected + 1)
     except (zlib.error, _inflater.error) as exc:
-        raise FormatError(f"broken PNG image data ({exc})", file=file) from None
+        raise FormatError(f"not a readable image (broken PNG image data: {exc})", file=file) from None
     if len(raw) != expected:
-        raise FormatError(f"broken PNG image data ({'more' if len(raw) > expected else 'less'} than the "
-                          f"{width}x{height} of its header)", file=file)
+        raise FormatError(f"not a readable image (broken PNG image data: {'more' if len(raw) > expected else 'less'} "
+                          f"than the {width}x{height} of its header)", file=file)
     out = np.empty((height, rowbytes), np.uint8)
     try:
         native.unfilter(raw, out, height, rowbytes, bpp)
     except ValueError as exc:
-        raise FormatError(f"broken PNG image data ({exc})", file=file) from None
+        raise FormatError(f"not a readable image (broken PNG image data: {exc})", file=file) from None
     if depth == 16:
         return out.view(">u2").astype(np.uint16)
     return out if bpp == 1 else out.reshape(height, width, bpp)
@@ -126,20 +128,16 @@ def _decode_pillow(data: bytes, file) -> np.ndarray:
     try:
         img = Image.open(io.BytesIO(data))
         img.load()
+    except Image.DecompressionBombError:
+        raise FormatError("image too large (decompression bomb refused)", file=file) from None
     except Exception as exc:  # Pillow raises many types for broken files
-        raise FormatError(f"not a readable PNG ({exc})", file=file) from None
+        raise FormatError(f"not a readable image ({exc})", file=file) from None
     return np.array(img)
 
 
 def read_label_png(path) -> np.ndarray:
-    """Read and decode a label PNG (FormatError naming the file when missing or broken)."""
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read()
-    except FileNotFoundError:
-        raise FormatError("file not found", file=path) from None
-    except IsADirectoryError:
-        raise FormatError("is a folder, not a PNG file", file=path) from None
-    except OSError as exc:
-        raise FormatError(f"cannot read: {exc.strerror or exc}", file=path) from None
-    return decode_png(data, file=path)
+    """Read (local path or fsspec URL) and decode a label PNG as :func:`decode_png` does;
+    FormatError naming the file when it is missing or broken."""
+    from .files import read_bytes
+
+    return decode_png(read_bytes(path), file=path)
