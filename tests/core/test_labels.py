@@ -109,3 +109,17 @@ def test_panoptic_stats_match_a_pixel_by_pixel_measure(seed):
         expect[sid] = (len(ys), (float(xs.min()), float(ys.min()), float(xs.max() - xs.min() + 1),
                                  float(ys.max() - ys.min() + 1)))
     assert pan.stats() == expect
+
+
+@pytest.mark.parametrize("channels", [3, 4, 5])
+@pytest.mark.parametrize("shape", [(7, 9), (1, 1), (0, 5)])
+def test_rgb_to_id_reads_every_layout(channels, shape):
+    rng = np.random.default_rng(channels)
+    px = rng.integers(0, 256, shape + (channels,)).astype(np.uint8)
+    r = px.astype(np.int64)
+    expect = r[..., 0] + 256 * r[..., 1] + 65536 * r[..., 2]
+    # contiguous, strided, not uint8
+    for arr, want in ((px, expect), (px[:, ::-1], expect[:, ::-1]), (px.astype(np.int32), expect)):
+        got = rgb_to_id(arr)
+        assert got.dtype == np.int64 and got.shape == shape
+        assert np.array_equal(got, want)

@@ -6,19 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from panoptix.metrics.panoptic import _ids24, _rgb_pair_counts
+from panoptix.metrics.panoptic import _rgb_pair_counts
 from panoptix.metrics.semantic import _value_pairs
-
-
-def test_ids24_reads_rgb_and_rgba_bytes():
-    rng = np.random.default_rng(1)
-    rgb = rng.integers(0, 256, (7, 9, 3)).astype(np.uint8)
-    r = rgb.astype(np.int64)
-    expect = r[..., 0] + 256 * r[..., 1] + 65536 * r[..., 2]
-    assert np.array_equal(_ids24(rgb), expect.ravel())
-    rgba = np.dstack([rgb, rng.integers(0, 256, (7, 9, 1)).astype(np.uint8)])
-    assert np.array_equal(_ids24(rgba), expect.ravel())
-    assert _ids24(np.zeros((0, 5, 3), np.uint8)).size == 0
 
 
 @pytest.mark.parametrize("distinct", [3, 5000])  # 5000 pairs: the C hash table grows several times

@@ -37,7 +37,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from ..core.errors import CategoryError, FormatError, SizeMismatchError, ValidationError
-from ..core.labels import PanopticMap
+from ..core.labels import PanopticMap, rgb_to_id
 from ..core.taxonomy import VOID, Category, Taxonomy
 from .base import EvalResult, Evaluator, value_runs
 
@@ -299,26 +299,6 @@ def _pair_counts(a: np.ndarray, b: np.ndarray):
     return (uniq >> np.uint64(32)).astype(np.int64), (uniq & np.uint64(0xFFFFFFFF)).astype(np.int64), counts
 
 
-def _ids24(arr: np.ndarray) -> np.ndarray:
-    """``c0 + 256 c1 + 65536 c2`` of every pixel of an (H, W, C ≥ 3) uint8 array, as flat uint32.
-
-    Reads each pixel's bytes as one little-endian uint32 (at a stride of C bytes) and masks
-    the fourth byte: one pass, no per-channel arithmetic.
-    """
-    h, w, c = arr.shape
-    n = h * w
-    flat = np.ascontiguousarray(arr).reshape(-1)
-    out = np.empty(n, np.uint32)
-    if c == 4:
-        np.bitwise_and(flat.view("<u4"), 0xFFFFFF, out=out)
-    elif n:
-        view = np.ndarray((n - 1,), "<u4", buffer=flat, strides=(c,))
-        np.bitwise_and(view, 0xFFFFFF, out=out[:-1])
-        last = flat[-c:].astype(np.uint32)
-        out[-1] = last[0] | (last[1] << 8) | (last[2] << 16)
-    return out
-
-
 # --------------------------------------------------------------------------- the folder path
 def _read_rgb(path, image_id) -> np.ndarray:
     """(H, W, 3|4) uint8 colours of a panoptic PNG."""
@@ -347,7 +327,7 @@ def _rgb_pair_counts(gt: np.ndarray, pred: np.ndarray):
         order = np.argsort(keys)
         keys = keys[order]
         return keys >> 24, keys & 0xFFFFFF, np.frombuffer(counts, np.int64)[order]
-    return _pair_counts(_ids24(gt), _ids24(pred))
+    return _pair_counts(rgb_to_id(gt).ravel(), rgb_to_id(pred).ravel())
 
 
 def _is_palette(path) -> bool:
