@@ -190,3 +190,39 @@ def test_read_png_modes_match_pillow(kind, speedups, tmp_path):
     else:
         got = read_png(path)
         assert got.dtype == plain.dtype and np.array_equal(got, plain)
+
+
+@pytest.mark.parametrize("shape,dtype", [((48, 64), np.uint8), ((48, 64), np.uint16), ((48, 64, 3), np.uint8),
+                                         ((48, 64, 4), np.uint8), ((1, 1), np.uint8), ((5, 1, 3), np.uint8)])
+def test_encode_png_is_read_back_by_pillow_opencv_and_us(shape, dtype):
+    import cv2
+
+    rng = np.random.default_rng(shape[0])
+    arr = rng.integers(0, np.iinfo(dtype).max, shape, endpoint=True).astype(dtype)
+    arr[shape[0] // 3:] = arr[0]  # repeated rows, as label maps have
+    data = _png.encode_png(arr)
+    assert np.array_equal(np.array(Image.open(io.BytesIO(data))), arr)
+    assert np.array_equal(_png.decode_png(data), arr)
+    via_cv2 = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)  # libpng
+    if arr.ndim == 3:
+        via_cv2 = via_cv2[..., [2, 1, 0, 3][:arr.shape[2]]]  # OpenCV's BGR(A)
+    assert np.array_equal(via_cv2, arr)
+
+
+def test_write_png_keeps_values_palette_and_refuses_what_does_not_fit(tmp_path):
+    from panoptix.core.errors import OutputError
+    from panoptix.io.files import write_png
+
+    labels = np.array([[0, 1, 2], [2, 2, 40]], np.int64)
+    palette = np.array([[0, 0, 0], [255, 0, 0], [0, 255, 0]], np.uint8)
+    write_png(tmp_path / "p.png", labels, palette=palette)
+    with Image.open(tmp_path / "p.png") as img:
+        assert img.mode == "P" and np.array_equal(np.array(img), labels)
+        assert np.array_equal(np.array(img.convert("RGB"))[0], palette[[0, 1, 2]])
+    write_png(tmp_path / "w.png", labels * 1000)  # over 255: 16-bit
+    assert np.array_equal(read_png(tmp_path / "w.png"), labels * 1000)
+    with pytest.raises(OutputError, match="65535"):
+        write_png(tmp_path / "big.png", labels * 10**6)
+    with pytest.raises(OutputError, match="at least one pixel"):
+        write_png(tmp_path / "empty.png", np.zeros((0, 4), np.uint8))
+    assert not (tmp_path / "big.png").exists() and not (tmp_path / "empty.png").exists()

@@ -230,6 +230,7 @@ def test_instance_project_overlaps_and_conflicts(ui_studio, browser):
     expect(ui.objects()).to_have_count(2)
     # Lock the first object, then erase across both: only the selected (second) one loses pixels.
     ui.page.locator("#object-list .obj").nth(0).locator("button[data-act=lock]").click()
+    expect(ui.page.locator("#object-list .obj").nth(0).locator("button[data-act=lock]")).to_have_class(re.compile("on"))
     ui.page.locator("#object-list .obj").nth(1).click()
     ui.key("e")
     ui.drag([(60, 95), (80, 95)])

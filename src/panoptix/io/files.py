@@ -456,20 +456,20 @@ def write_json(path, obj, *, indent: bool = False) -> None:
 
 def write_png(path, array: np.ndarray, *, palette: np.ndarray | None = None) -> None:
     """Write a label array as PNG atomically (uint8, uint16 or H×W×3)."""
+    from .png import encode_png
+
     array = np.asarray(array)
-    if array.ndim == 2 and array.dtype.kind in "iu" and array.size and array.max() > 255:
-        if array.max() > 65535:
-            raise OutputError("label values above 65535 do not fit a PNG", file=path)
-        img = Image.fromarray(array.astype(np.uint16))
-    else:
-        img = Image.fromarray(array.astype(np.uint8))
-        if palette is not None and array.ndim == 2:
-            img = img.convert("P")
-            img.putpalette(np.asarray(palette, np.uint8).ravel().tolist())
-    buf = io.BytesIO()
-    img.save(buf, format="PNG")
+    try:
+        if array.ndim == 2 and array.dtype.kind in "iu" and array.size and array.max() > 255:
+            if array.max() > 65535:
+                raise OutputError("label values above 65535 do not fit a PNG", file=path)
+            data = encode_png(array.astype(np.uint16))
+        else:
+            data = encode_png(array.astype(np.uint8), palette=palette if array.ndim == 2 else None)
+    except ValueError as exc:
+        raise OutputError(str(exc), file=path) from None
     with atomic_write(path, "wb") as fh:
-        fh.write(buf.getvalue())
+        fh.write(data)
 
 
 def copy_file(src, dst) -> None:

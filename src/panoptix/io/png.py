@@ -1,4 +1,5 @@
-"""Fast label PNG decoding (the folder evaluations, :func:`panoptix.io.files.read_png`, the studio).
+"""Fast label PNG decoding and encoding (the folder evaluations, :func:`panoptix.io.files.read_png`
+and ``write_png``, the studio's label store).
 
 Decoding PNGs is most of the work of reading label maps, and general decoders spend it on
 things label maps do not need. Here Python walks the chunks, zlib-ng inflates the image
@@ -22,17 +23,17 @@ import numpy as np
 from ..core.errors import FormatError
 from ..core.labels import MAX_IMAGE_PIXELS
 
-try:  # a small dependency; its inflate is several times faster on label maps
-    from zlib_ng import zlib_ng as _inflater
+try:  # a small dependency; its inflate and deflate are several times faster on label maps
+    from zlib_ng import zlib_ng as _zlib
 except ImportError:  # pragma: no cover - depends on the environment
-    _inflater = zlib
+    _zlib = zlib
 
 try:  # built by setup.py; optional so that installing never needs a compiler
     from .. import _speedups as native
 except ImportError:  # pragma: no cover - depends on the build
     native = None
 
-__all__ = ["read_label_png", "decode_png"]
+__all__ = ["read_label_png", "decode_png", "encode_png"]
 
 _SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -104,8 +105,8 @@ def _decode_fast(data: bytes, file) -> np.ndarray | None:
     rowbytes = width * bpp
     expected = height * (rowbytes + 1)
     try:  # never inflate more than the header promises: a small file can hold gigabytes of zeros
-        raw = _inflater.decompressobj().decompress(b"".join(idat), expected + 1)
-    except (zlib.error, _inflater.error) as exc:
+        raw = _zlib.decompressobj().decompress(b"".join(idat), expected + 1)
+    except (zlib.error, _zlib.error) as exc:
         raise FormatError(f"not a readable image (broken PNG image data: {exc})", file=file) from None
     if len(raw) != expected:
         raise FormatError(f"not a readable image (broken PNG image data: {'more' if len(raw) > expected else 'less'} "
@@ -141,3 +142,48 @@ def read_label_png(path) -> np.ndarray:
     from .files import read_bytes
 
     return decode_png(read_bytes(path), file=path)
+
+
+def _chunk(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(body, zlib.crc32(kind)))
+
+
+def encode_png(array: np.ndarray, *, palette=None, level: int = 6) -> bytes:
+    """PNG bytes of a label array, several times faster than Pillow, and a little smaller.
+
+    ``array``: (H, W) uint8 (grey; palette indices when ``palette``, N×3 colours, is given),
+    (H, W) uint16 (16-bit grey) or (H, W, 3|4) uint8 (RGB / RGBA). Every row after the
+    first is stored with the Up filter — label maps repeat their rows, which then compress
+    to almost nothing — and deflated by zlib-ng at ``level``.
+
+    >>> a = np.array([[0, 1, 1], [0, 1, 2]], np.uint8)
+    >>> bool((decode_png(encode_png(a)) == a).all())
+    True
+    """
+    a = np.asarray(array)
+    if a.ndim == 2 and a.dtype == np.uint8:
+        colour, depth = (3 if palette is not None else 0), 8
+    elif a.ndim == 2 and a.dtype == np.uint16:
+        colour, depth = 0, 16
+        a = a.astype(">u2")  # PNG samples are big-endian
+    elif a.ndim == 3 and a.dtype == np.uint8 and a.shape[2] in (3, 4):
+        colour, depth = (2 if a.shape[2] == 3 else 6), 8
+    else:
+        raise ValueError(f"cannot write a {a.dtype} array of shape {a.shape} as a label PNG")
+    h, w = a.shape[:2]
+    if not h or not w:
+        raise ValueError(f"a PNG needs at least one pixel (shape {a.shape})")
+    rows = np.ascontiguousarray(a).view(np.uint8).reshape(h, -1)
+    filtered = np.empty((h, rows.shape[1] + 1), np.uint8)
+    filtered[0, 0] = 0  # None: no row above
+    filtered[1:, 0] = 2  # Up
+    filtered[0, 1:] = rows[0]
+    np.subtract(rows[1:], rows[:-1], out=filtered[1:, 1:])  # uint8: wraps modulo 256, as PNG's Up
+    parts = [_SIGNATURE, _chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, depth, colour, 0, 0, 0))]
+    if palette is not None:
+        pal = np.zeros((256, 3), np.uint8)  # every index gets a colour, whatever the array holds
+        given = np.asarray(palette, np.uint8).reshape(-1, 3)[:256]
+        pal[:len(given)] = given
+        parts.append(_chunk(b"PLTE", pal.tobytes()))
+    parts += [_chunk(b"IDAT", _zlib.compress(filtered, level)), _chunk(b"IEND", b"")]
+    return b"".join(parts)

@@ -21,11 +21,9 @@ go through :func:`LabelDoc.to_sample` and :func:`LabelDoc.from_sample`.
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass, field
 
 import numpy as np
-from PIL import Image
 
 from ..core import masks as M
 from ..core.errors import CategoryError, FormatError, SizeMismatchError, ValidationError
@@ -134,17 +132,15 @@ def crop_to_mask(crop: dict, height: int, width: int) -> np.ndarray:
 # --------------------------------------------------------------------------- PNG codec
 def encode_id_png(ids: np.ndarray) -> bytes:
     """An id map as PNG bytes (8-bit gray, 16-bit gray or 24-bit RGB, smallest that fits)."""
+    from ..io.png import encode_png
+
     ids = np.asarray(ids)
     top = int(ids.max()) if ids.size else 0
     if top < 256:
-        img = Image.fromarray(ids.astype(np.uint8), mode="L")
-    elif top < 65536:
-        img = Image.fromarray(ids.astype(np.uint16))
-    else:
-        img = Image.fromarray(id_to_rgb(ids), mode="RGB")
-    buf = io.BytesIO()
-    img.save(buf, format="PNG", compress_level=6)
-    return buf.getvalue()
+        return encode_png(ids.astype(np.uint8))
+    if top < 65536:
+        return encode_png(ids.astype(np.uint16))
+    return encode_png(id_to_rgb(ids))
 
 
 def decode_id_png(data: bytes) -> np.ndarray:

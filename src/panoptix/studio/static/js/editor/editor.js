@@ -646,7 +646,13 @@ class Editor {
         `<button class="icon" data-act="down" title="down"${k === n - 1 ? " disabled" : ""}>↓</button>` +
         `<button class="icon" data-act="delete" title="delete (Del)">✕</button></div>`;
     });
-    this.objList.innerHTML = rows.length ? rows.join("") : `<p class="muted small">no objects yet</p>`;
+    const html = rows.length ? rows.join("") : `<p class="muted small">no objects yet</p>`;
+    // Replace the rows only when they changed: a needless re-render under the pointer between
+    // mousedown and mouseup swallows the click (a lock or delete button pressed during an autosave).
+    if (html !== this.objHtml) {
+      this.objHtml = html;
+      this.objList.innerHTML = html;
+    }
     this.updateUnlabeled();
   }
 
