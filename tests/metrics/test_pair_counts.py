@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from panoptix.metrics.panoptic import _rgb_pair_counts
-from panoptix.metrics.semantic import _value_pairs
+from panoptix.metrics.semantic import value_pairs
 
 
 @pytest.mark.parametrize("distinct", [3, 5000])  # 5000 pairs: the C hash table grows several times
@@ -39,7 +39,7 @@ def test_u8_value_pairs_match_numpy(speedups):
     g = rng.integers(0, 256, 10000).astype(np.uint8)
     p = rng.integers(0, 256, 10000).astype(np.uint8)
     g[:3000] = 7
-    gv, pv, counts = _value_pairs(g, p)
+    gv, pv, counts = value_pairs(g, p)
     table = np.zeros((256, 256), np.int64)
     np.add.at(table, (gv, pv), counts)
     assert np.array_equal(table, np.bincount(g.astype(np.int64) * 256 + p, minlength=65536).reshape(256, 256))

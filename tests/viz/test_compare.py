@@ -35,6 +35,25 @@ def test_semantic_pixels_and_miou():
     assert c.counts == c.pixels
 
 
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.int64])
+def test_semantic_score_matches_a_pixel_by_pixel_miou(dtype):
+    # compare() counts value pairs (runs, or the C table for 8-bit maps); this counts pixels.
+    rng = np.random.default_rng(np.dtype(dtype).itemsize)
+    for _ in range(20):
+        h, w = rng.integers(1, 25, 2)
+        g, p = rng.integers(0, 5, (h, w)), rng.integers(0, 5, (h, w))
+        g[rng.random((h, w)) < 0.2] = 255
+        p[rng.random((h, w)) < 0.1] = 255
+        g, p = np.repeat(g, 3, 1), np.repeat(p, 3, 1)  # runs, as label maps have
+        c = compare(SemanticMap(g.astype(dtype)), SemanticMap(p.astype(dtype)))
+        valid = g != 255
+        assert c.pixels == {"correct": int((valid & (g == p)).sum()), "wrong": int((valid & (g != p)).sum()),
+                            "ignored": int((~valid).sum())}
+        ious = [((g == k) & (p == k) & valid).sum() / (((g == k) | (p == k)) & valid).sum()
+                for k in np.unique(np.r_[g[valid], p[valid]]) if k != 255]
+        assert c.score == pytest.approx(np.mean(ious), abs=1e-12) if ious else math.isnan(c.score)
+
+
 def test_semantic_all_ignored_has_no_score():
     c = compare(SemanticMap(np.full((2, 2), 255)), SemanticMap(np.ones((2, 2), int)))
     assert math.isnan(c.score) and c.pixels["ignored"] == 4

@@ -82,7 +82,7 @@ def confusion(gt: np.ndarray, pred: np.ndarray, num_classes: int, ignore_index: 
     if gt.dtype.kind not in "iu" or pred.dtype.kind not in "iu":
         raise ValidationError(f"labels must be integers (got {gt.dtype} and {pred.dtype})", file=file,
                               image_id=image_id)
-    gv, pv, counts = _value_pairs(gt.ravel(), pred.ravel())
+    gv, pv, counts = value_pairs(gt.ravel(), pred.ravel())
     if reduce_zero_label:
         gv = _reduce_zero(gv)
     valid = gv != ignore_index
@@ -101,8 +101,10 @@ def confusion(gt: np.ndarray, pred: np.ndarray, num_classes: int, ignore_index: 
     return matrix.astype(np.int64).reshape(n, n + 1)
 
 
-def _value_pairs(g: np.ndarray, p: np.ndarray):
-    """The distinct ``(gt, pred)`` value pairs of two flat label maps (int64) and their pixel counts.
+def value_pairs(g: np.ndarray, p: np.ndarray):
+    """The ``(gt, pred)`` value pairs of two flat label maps (int64) and their pixel counts.
+
+    Pairs may repeat (the run path gives one per run); sum counts per pair when that matters.
 
     8-bit maps go through the C extension (one pass, a 256 × 256 table), others through
     :func:`~panoptix.metrics.base.value_runs` (one pair per run, weighted by its length).

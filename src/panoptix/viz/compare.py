@@ -131,19 +131,20 @@ def _norm_kind(kind: str) -> str:
 
 # --------------------------------------------------------------------------- semantic
 def _compare_semantic(gt: SemanticMap, pred: SemanticMap) -> Comparison:
-    g = gt.labels.astype(np.int64).ravel()
-    p = pred.labels.astype(np.int64).ravel()
-    valid = g != gt.ignore_index
-    correct = valid & (g == p)
-    n_valid, n_correct = int(valid.sum()), int(correct.sum())
+    from ..metrics.semantic import value_pairs
+
+    # Counted over value pairs (one per run, or per distinct pair for 8-bit maps), not pixels.
+    gv, pv, counts = value_pairs(gt.labels.ravel(), pred.labels.ravel())
+    valid = gv != gt.ignore_index
+    n_valid, n_correct = int(counts[valid].sum()), int(counts[valid & (gv == pv)].sum())
     out = Comparison("semantic", pixels={"correct": n_correct, "wrong": n_valid - n_correct,
-                                         "ignored": int(g.size - n_valid)})
+                                         "ignored": int(gt.labels.size - n_valid)})
     if n_valid:
-        gv, pv = g[valid], p[valid]
+        gv, pv, counts = gv[valid], pv[valid], counts[valid]
         classes, inv = np.unique(np.r_[gv, pv], return_inverse=True)
         n = len(classes)
         gi, pi = inv[:len(gv)], inv[len(gv):]
-        conf = np.bincount(gi * n + pi, minlength=n * n).reshape(n, n)
+        conf = np.bincount(gi * n + pi, weights=counts, minlength=n * n).reshape(n, n)
         inter = np.diag(conf).astype(np.float64)
         union = conf.sum(0) + conf.sum(1) - inter
         # a predicted value equal to the ignore index is no class: it only counts as wrong
