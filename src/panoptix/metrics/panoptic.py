@@ -143,8 +143,9 @@ class PanopticEvaluator(Evaluator):
             raise ValidationError(f"{what} segment id 0 is VOID and cannot be a segment", file=file,
                                   image_id=image_id, segment_id=0)
         if len(set(ids)) != len(ids):
-            seen: set = set()
-            dup = min(i for i in ids if i in seen or seen.add(i))
+            from collections import Counter
+
+            dup = min(i for i, n in Counter(ids).items() if n > 1)
             raise ValidationError(f"duplicate {what} segment id in the JSON", file=file, image_id=image_id,
                                   segment_id=dup)
         cat_idx = []
