@@ -36,6 +36,9 @@ BENCH = REPO.parent / "shared" / "bench"
 ANCHOR = BENCH / "anchors" / "coco_segm.py"
 PY = sys.executable
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_panoptic import _mem, _tree  # noqa: E402  (the /proc tree walk and PSS reading)
+
 PANOPTIX = """
 import sys, json, time
 t0 = time.perf_counter()
@@ -49,28 +52,6 @@ print(json.dumps({"which": "panoptix", "seconds": round(time.perf_counter() - t0
 ANCHORS = {"hotcoco": "hotcoco", "faster-coco-eval": "faster", "pycocotools": "pycocotools"}
 
 
-def _children(pid: int) -> list[int]:
-    kids = []
-    try:
-        for task in os.listdir(f"/proc/{pid}/task"):
-            with open(f"/proc/{pid}/task/{task}/children") as fh:
-                kids.extend(int(c) for c in fh.read().split())
-    except OSError:
-        pass
-    return kids
-
-
-def _pss(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/smaps_rollup") as fh:
-            for line in fh:
-                if line.startswith("Pss:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
-
-
 def measure(cmd: list[str]) -> dict:
     """Wall and CPU time, peak tree PSS (sampled) and max single RSS of one process run."""
     t0 = time.perf_counter()
@@ -80,12 +61,7 @@ def measure(cmd: list[str]) -> dict:
 
     def sample():
         while not done.is_set():
-            todo, total = [proc.pid], 0
-            while todo:
-                p = todo.pop()
-                total += _pss(p)
-                todo.extend(_children(p))
-            peak[0] = max(peak[0], total)
+            peak[0] = max(peak[0], sum(_mem(p)[1] for p in _tree(proc.pid)))
             done.wait(0.01)
 
     th = threading.Thread(target=sample, daemon=True)
