@@ -10,7 +10,7 @@ from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
-from ..core.errors import FormatError, OutputError, PanoptixError, ValidationError
+from ..core.errors import FormatError, OutputError, PanoptixError, SizeMismatchError, ValidationError
 from ..core.labels import Instances, PanopticMap, SemanticMap
 from ..core.taxonomy import Category, Taxonomy, stable_color
 from .dataset import Dataset, ImageInfo, Sample
@@ -96,6 +96,17 @@ def label_of(sample: Sample, kind: str, taxonomy: Taxonomy, **fuse_opts):
         raise PanoptixError(f"cannot make {kind} labels from {'/'.join(sample.kinds)}: "
                             "panoptix.convert is not available") from None
     return getattr(to_kind(sample, kind, taxonomy, **fuse_opts), kind)
+
+
+def map_of(sample: Sample, kind: str, taxonomy: Taxonomy):
+    """:func:`label_of` for the map kinds (``semantic``, ``panoptic``): SizeMismatchError when
+    the map is not the image's size."""
+    label = label_of(sample, kind, taxonomy)
+    info = sample.image
+    if label.shape != (info.height, info.width):
+        raise SizeMismatchError(f"{kind} map is {label.shape[1]}x{label.shape[0]}, the image is "
+                                f"{info.width}x{info.height}")
+    return label
 
 
 def check_categories(inst: Instances, taxonomy: Taxonomy) -> None:

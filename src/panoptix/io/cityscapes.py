@@ -227,10 +227,7 @@ def write(dataset: Dataset, dst, *, split: str = "train", city: str = "default",
             m = _IMAGE_RE.match(str(info.file_name).replace("\\", "/"))
             base = f"{m['split']}/{m['city']}/{m['name']}" if m else f"{split}/{city}/{Path(info.file_name).stem}"
             names(ImageInfo(info.id, base + ".png", info.height, info.width), "")
-            pan = C.label_of(sample, "panoptic", tax)
-            if pan.shape != (info.height, info.width):
-                raise SizeMismatchError(f"panoptic map is {pan.shape[1]}x{pan.shape[0]}, the image is "
-                                        f"{info.width}x{info.height}")
+            pan = C.map_of(sample, "panoptic", tax)
             inst, label_ids = _encode(pan, tax)
             write_png(root / f"{base}_gtFine_instanceIds.png", inst.astype(np.uint16))
             write_png(root / f"{base}_gtFine_labelIds.png", label_ids.astype(np.uint8))

@@ -163,10 +163,7 @@ def write(dataset: Dataset, dst, *, png_dir=None, progress=None) -> None:
         info = sample.image
         with C.located(image_id=info.id):
             name = names(info, ".png")
-            pan = C.label_of(sample, "panoptic", tax)
-            if pan.shape != (info.height, info.width):
-                raise SizeMismatchError(f"panoptic map is {pan.shape[1]}x{pan.shape[0]}, the image is "
-                                        f"{info.width}x{info.height}")
+            pan = C.map_of(sample, "panoptic", tax)
             present = np.unique(pan.ids)
             keep = set(present.tolist())
             pan = PanopticMap(pan.ids, [s for s in pan.segments if s.id in keep])

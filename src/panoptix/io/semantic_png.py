@@ -315,10 +315,7 @@ def write(dataset: Dataset, dst, *, palette: bool = False, ignore_index: int | N
         info = sample.image
         with C.located(image_id=info.id):
             name = names(info, ".png")
-            sem = C.label_of(sample, "semantic", tax)
-            if sem.shape != (info.height, info.width):
-                raise SizeMismatchError(f"semantic map is {sem.shape[1]}x{sem.shape[0]}, the image is "
-                                        f"{info.width}x{info.height}")
+            sem = C.map_of(sample, "semantic", tax)
             sem.validate(tax)
             unlabeled = sem.labels == sem.ignore_index
             if reduce_zero_label:
