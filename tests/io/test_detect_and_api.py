@@ -123,3 +123,18 @@ def test_labelme_folder_detected_even_when_jsons_are_nested(tmp_path):
     (sub / "a.json").write_text(json.dumps({"shapes": [], "imageHeight": 2, "imageWidth": 2, "imagePath": "a.jpg"}))
     assert detect_format(tmp_path) == "labelme"
     assert read_dataset(tmp_path).images[0].id == "batch1/a"
+
+
+@pytest.mark.parametrize("fmt", ["semantic-png", "coco-panoptic", "cityscapes"])
+def test_writers_refuse_a_map_of_another_size_than_its_image(tmp_path, fmt):
+    from panoptix.core import Category, PanopticMap, SemanticMap, SizeMismatchError, Taxonomy
+    from panoptix.io import write_dataset
+    from panoptix.io.dataset import Dataset, ImageInfo, Sample
+
+    tax = Taxonomy([Category(7, "road", isthing=False)])
+    info = ImageInfo(5, "a.jpg", 4, 6)  # 6x4 image, 3x2 map
+    sample = (Sample(info, semantic=SemanticMap(np.full((2, 3), 7))) if fmt == "semantic-png"
+              else Sample(info, panoptic=PanopticMap.from_ids(np.ones((2, 3), np.int64), {1: 7})))
+    kind = "semantic" if fmt == "semantic-png" else "panoptic"
+    with pytest.raises(SizeMismatchError, match=rf"image 5: {kind} map is 3x2, the image is 6x4"):
+        write_dataset(Dataset.from_samples(tax, [sample]), tmp_path / "out", fmt)
