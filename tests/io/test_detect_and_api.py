@@ -128,7 +128,6 @@ def test_labelme_folder_detected_even_when_jsons_are_nested(tmp_path):
 @pytest.mark.parametrize("fmt", ["semantic-png", "coco-panoptic", "cityscapes"])
 def test_writers_refuse_a_map_of_another_size_than_its_image(tmp_path, fmt):
     from panoptix.core import Category, PanopticMap, SemanticMap, SizeMismatchError, Taxonomy
-    from panoptix.io import write_dataset
     from panoptix.io.dataset import Dataset, ImageInfo, Sample
 
     tax = Taxonomy([Category(7, "road", isthing=False)])
