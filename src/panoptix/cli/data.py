@@ -8,10 +8,9 @@ from typing import List, Optional
 
 import numpy as np
 import typer
-from rich.table import Table
 
 from ..core.errors import PanoptixError
-from .common import EXIT_BAD_INPUT, console, err_console, handle_errors, track
+from .common import EXIT_BAD_INPUT, console, err_console, handle_errors, print_table, track
 
 
 def _open(path: str, fmt: Optional[str], png_dir: Optional[str], images: Optional[str]):
@@ -137,20 +136,15 @@ def info(
                   f"{len(ds.taxonomy.stuff_ids)} stuff)")
     size_text = ", ".join(f"{h}x{w} ({n})" for (h, w), n in sorted(sizes.items(), key=lambda kv: -kv[1])[:5])
     console.print(f"sizes (h x w): {size_text}{' ...' if len(sizes) > 5 else ''}")
-    table = Table(title="classes", show_lines=False)
-    for col in ("id", "name", "kind"):
-        table.add_column(col, justify="right" if col == "id" else "left")
-    for k in kinds:
-        unit = "images" if k == "semantic" else "objects"
-        table.add_column(f"{k} {unit}", justify="right")
-        table.add_column(f"{k} mean area", justify="right")
+    numbers = [c for k in kinds for c in (f"{k} {'images' if k == 'semantic' else 'objects'}", f"{k} mean area")]
+    rows = []
     for cat in ds.taxonomy:
         row = [str(cat.id), cat.name, "thing" if cat.isthing else "stuff"]
         for k in kinds:
             n = counts.get((k, cat.id), 0)
             row += [str(n), f"{areas[(k, cat.id)] / n:,.0f}" if n else "-"]
-        table.add_row(*row)
-    console.print(table)
+        rows.append(row)
+    print_table(["id", "name", "kind", *numbers], rows, right=["id", *numbers], title="classes")
     if problems:
         err_console.print(f"[yellow]{len(problems)} problems[/] (run `panoptix validate` for the list); first: "
                           f"{problems[0]}", highlight=False)
